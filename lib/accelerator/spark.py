@@ -1,0 +1,76 @@
+"""The Spark session: the existing one on Synapse, a local Delta-enabled one elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+
+# Settings every session of ours has, on Synapse as well as locally.
+COMMON_CONF: Mapping[str, str] = {
+    # Dates are calendar dates; keep timestamps in UTC so a date never shifts by a zone.
+    "spark.sql.session.timeZone": "UTC",
+    # Gold must stay readable by Power BI and delta-rs: no deletion vectors on new tables.
+    "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+    # Parse impossible dates (2023-02-30) to null instead of rolling them over.
+    "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+    # Write Parquet timestamps the standard way, readable by every reader.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
+
+
+def local_jars(jars_dir: str | Path) -> list[str]:
+    """The Delta jars fetched by ``make setup`` (infra/spark/pom.xml)."""
+    folder = Path(jars_dir)
+    jars = sorted(str(p.resolve()) for p in folder.glob("*.jar"))
+    if not any("delta-spark" in j for j in jars):
+        raise FileNotFoundError(
+            f"no delta-spark jar in {folder.resolve()}: run `make setup` (it fetches them with mvn)"
+        )
+    return jars
+
+
+def get_spark(
+    *,
+    jars_dir: str | Path | None = None,
+    master: str = "local[*]",
+    app_name: str = "accelerator",
+    extra_conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """Return the active session (Synapse, or a test fixture), or build a local Delta session.
+
+    A session that already exists is used as it is, with our common settings applied; it must
+    already have Delta (Synapse does). A new local session loads the jars in ``jars_dir``.
+    """
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        for k, v in {**COMMON_CONF, **(extra_conf or {})}.items():
+            active.conf.set(k, v)
+        return active
+    if jars_dir is None:
+        raise ValueError("no active Spark session and no jars_dir to build a local one from")
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.jars", ",".join(local_jars(jars_dir)))
+        .config("spark.sql.extensions", DELTA_EXTENSION)
+        .config("spark.sql.catalog.spark_catalog", DELTA_CATALOG)
+        # Local runs have no cluster UI to look at; keep the port free.
+        .config("spark.ui.enabled", "false")
+        # The driver is the executor locally: give it what a 24 GiB machine can spare.
+        .config("spark.driver.memory", "6g")
+        # Few cores, modest data: a handful of shuffle partitions beats the default 200.
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # No console progress bars between our own rich progress output.
+        .config("spark.ui.showConsoleProgress", "false")
+        # Rebuilding a small Delta snapshot with the default 50 partitions costs seconds per read.
+        .config("spark.databricks.delta.snapshotPartitions", "2")
+    )
+    for k, v in {**COMMON_CONF, **(extra_conf or {})}.items():
+        builder = builder.config(k, v)
+    return builder.getOrCreate()
