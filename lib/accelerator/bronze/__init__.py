@@ -1,0 +1,1 @@
+"""Bronze: land partner deliveries as delivered, with a log that reconciles every row."""
