@@ -1,0 +1,1 @@
+"""Silver: typed, standardised, validated current versions of every partner record."""
