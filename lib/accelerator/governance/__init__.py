@@ -1,0 +1,1 @@
+"""Governance: custodianship config, storage ACLs (plan, local and Azure back ends), CLI."""

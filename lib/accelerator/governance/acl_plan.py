@@ -1,0 +1,462 @@
+"""Custodianship config -> the exact POSIX ACL of every lake path (pure: no I/O).
+
+The matrix of custodianship.md, as implemented (``p`` the pipeline identity, ``e`` the engineers):
+
+| path | access ACL | default ACL |
+|---|---|---|
+| lake root | p r-x; e, every custodians/analysts/uploader group --x | platform-only |
+| ``landing`` | p r-x; e, every custodians and uploader group --x | platform-only |
+| ``landing/<a>`` | p r-x; e --x; custodians r-x; its uploader groups --x | p rwx, e --x, custodians r-x |
+| ``landing/<a>/<feed>`` | p rwx; e --x; custodians r-x; that feed's uploader group -wx | same |
+| ``bronze``, ``silver`` | p r-x; e, every custodians group --x | platform-only |
+| ``gold`` | p r-x; e, every custodians and analysts group --x | platform-only |
+| ``bronze/<a>``, ``silver/<a>`` | p rwx; e --x; ``<a>`` custodians r-x | same |
+| ``gold/<a>`` | p rwx; e --x; ``<a>`` custodians and analysts r-x | same |
+| ``bronze/_platform``, ``silver/_platform`` | platform-only: p rwx, e --x | same |
+
+Every ACL also has ``user::rwx``, ``group::---``, ``other::---`` and a mask equal to the union of
+its named entries, so every named entry is effective and nobody else gets anything. Paths the
+matrix does not name inherit the default ACL of their nearest planned ancestor, exactly as a new
+file or folder would (:meth:`AclPlan.expected`); under a traverse-only parent that is
+platform-only: whatever appears there is locked until the config says otherwise.
+
+Principals are names here (the pipeline a ``user`` entry, everyone else ``group`` entries); the
+back ends map names to local users and groups or to Entra object ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from accelerator.feeds import AUTHORITIES, FEEDS
+from accelerator.governance.custodianship import Custodianship
+from accelerator.io.lake import PLATFORM
+
+MAX_NAMED_ENTRIES = 28
+"""ADLS Gen2 allows 32 entries per access (and per default) ACL; four are user::, group::, mask::,
+other::."""
+
+LANDING, BRONZE, SILVER, GOLD = "landing", "bronze", "silver", "gold"
+LAYERS = (LANDING, BRONZE, SILVER, GOLD)
+
+Tag = Literal["user", "group", "mask", "other"]
+Kind = Literal["parent", "area", "platform"]
+
+
+class PlanError(ValueError):
+    """The config cannot be expressed as ACLs (e.g. too many named entries on one path)."""
+
+
+# --------------------------------------------------------------------------------------------- ACLs
+
+
+def perms_and(a: str, b: str) -> str:
+    """``r-x`` and ``rw-`` -> ``r--``."""
+    return "".join(x if x != "-" and y != "-" else "-" for x, y in zip(a, b, strict=True))
+
+
+def perms_or(a: str, b: str) -> str:
+    return "".join(x if x != "-" else y for x, y in zip(a, b, strict=True))
+
+
+def _no_x(p: str) -> str:
+    return p[:2] + "-"
+
+
+@dataclass(frozen=True, order=True)
+class Entry:
+    """One ACL entry; ``qualifier`` is the principal name, empty for owner, owning group, mask, other."""
+
+    tag: Tag
+    qualifier: str
+    perms: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.tag}:{self.qualifier}"
+
+    @property
+    def named(self) -> bool:
+        return bool(self.qualifier)
+
+    def __str__(self) -> str:
+        return f"{self.tag}:{self.qualifier}:{self.perms}"
+
+
+_TAG_ORDER = {"user": 0, "group": 2, "mask": 4, "other": 5}
+
+
+def _sort(entries: Iterable[Entry]) -> tuple[Entry, ...]:
+    """getfacl's order: user::, user:NAME, group::, group:NAME, mask::, other::."""
+    return tuple(sorted(entries, key=lambda e: (_TAG_ORDER[e.tag] + (1 if e.named else 0), e.qualifier)))
+
+
+@dataclass(frozen=True)
+class Acl:
+    """An access ACL and, for a directory, its default ACL (empty: none)."""
+
+    access: tuple[Entry, ...]
+    default: tuple[Entry, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "access", _sort(self.access))
+        object.__setattr__(self, "default", _sort(self.default))
+
+    def lines(self) -> list[str]:
+        """getfacl text lines: access entries then ``default:`` entries."""
+        return [str(e) for e in self.access] + [f"default:{e}" for e in self.default]
+
+    def spec(self) -> str:
+        """The comma-separated form setfacl ``--set`` and the Data Lake SDK take."""
+        return ",".join(self.lines())
+
+    @classmethod
+    def parse(cls, text: str) -> Acl:
+        """Parse ``spec()`` output, getfacl lines or an ADLS ``x-ms-acl`` value."""
+        access: list[Entry] = []
+        default: list[Entry] = []
+        for raw in text.replace(",", "\n").splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            parts = line.split(":")
+            target = access
+            if parts[0] in ("default", "d"):
+                target, parts = default, parts[1:]
+            if len(parts) != 3:
+                raise ValueError(f"not an ACL entry: {raw!r}")
+            tag = {"u": "user", "g": "group", "m": "mask", "o": "other"}.get(parts[0], parts[0])
+            if tag not in _TAG_ORDER:
+                raise ValueError(f"not an ACL entry: {raw!r}")
+            target.append(Entry(tag, parts[1], parts[2]))  # type: ignore[arg-type]
+        return cls(tuple(access), tuple(default))
+
+    def rename(self, names: Mapping[str, str]) -> Acl:
+        """Map principal names (e.g. to object ids or local users); unmapped names stay."""
+
+        def ren(es: tuple[Entry, ...]) -> tuple[Entry, ...]:
+            return tuple(replace(e, qualifier=names.get(e.qualifier, e.qualifier)) for e in es)
+
+        return Acl(ren(self.access), ren(self.default))
+
+    def named_count(self) -> int:
+        return max(sum(e.named for e in self.access), sum(e.named for e in self.default))
+
+    def for_file(self) -> Acl:
+        """This ACL as a file gets it: no default ACL, no execute bits."""
+        return Acl(tuple(replace(e, perms=_no_x(e.perms)) for e in self.access))
+
+    def inherited(self, *, is_dir: bool) -> Acl:
+        """The ACL a child created under a directory with this default ACL gets."""
+        child = Acl(self.default, self.default)
+        return child if is_dir else child.for_file()
+
+
+Grants = dict[tuple[Tag, str], str]
+
+
+def _merge(*grants: Mapping[tuple[Tag, str], str]) -> Grants:
+    """Union of grants; a principal named twice gets both sets of permissions."""
+    out: Grants = {}
+    for g in grants:
+        for k, p in g.items():
+            out[k] = perms_or(out.get(k, "---"), p)
+    return out
+
+
+def _acl(named: Mapping[tuple[Tag, str], str]) -> tuple[Entry, ...]:
+    mask = "---"
+    for p in named.values():
+        mask = perms_or(mask, p)
+    base = [Entry("user", "", "rwx"), Entry("group", "", "---"), Entry("other", "", "---")]
+    entries = [Entry(tag, name, p) for (tag, name), p in named.items()]
+    if entries:
+        base.append(Entry("mask", "", mask))
+    return tuple(base + entries)
+
+
+# --------------------------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class PathPlan:
+    """The planned ACL of one directory; ``path`` is relative to the lake root ("" is the root)."""
+
+    path: str
+    kind: Kind
+    acl: Acl
+    note: str
+
+    @property
+    def depth(self) -> int:
+        return 0 if not self.path else self.path.count("/") + 1
+
+
+@dataclass(frozen=True)
+class AclPlan:
+    """Every path custodianship.md lays out, with its exact ACL."""
+
+    pipeline: str
+    paths: tuple[PathPlan, ...]
+    warnings: tuple[str, ...] = ()
+    _by_path: Mapping[str, PathPlan] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.paths, key=lambda p: (p.depth, p.path)))
+        object.__setattr__(self, "paths", ordered)
+        object.__setattr__(self, "_by_path", {p.path: p for p in ordered})
+
+    def get(self, path: str) -> PathPlan | None:
+        return self._by_path.get(path.strip("/"))
+
+    def nearest(self, path: str) -> PathPlan:
+        """The planned path itself or its nearest planned ancestor (the root is always planned)."""
+        parts = [p for p in path.strip("/").split("/") if p]
+        while parts:
+            hit = self._by_path.get("/".join(parts))
+            if hit:
+                return hit
+            parts.pop()
+        return self._by_path[""]
+
+    def expected(self, path: str, *, is_dir: bool) -> Acl:
+        """What the ACL of ``path`` must be: planned, or inherited from the nearest planned ancestor."""
+        planned = self.get(path)
+        if planned:
+            return planned.acl if is_dir else planned.acl.for_file()
+        return self.nearest(path).acl.inherited(is_dir=is_dir)
+
+    def rename(self, names: Mapping[str, str]) -> AclPlan:
+        """The same plan with principals renamed (see :meth:`Acl.rename`)."""
+        paths = tuple(replace(p, acl=p.acl.rename(names)) for p in self.paths)
+        return AclPlan(names.get(self.pipeline, self.pipeline), paths, self.warnings)
+
+    def principals(self) -> tuple[str, ...]:
+        out = {e.qualifier for p in self.paths for e in (*p.acl.access, *p.acl.default) if e.named}
+        return tuple(sorted(out))
+
+    def rights_of(self, principal: str) -> list[tuple[str, str, str]]:
+        """(path, access perms, default perms) wherever ``principal`` has a named entry."""
+        rows = []
+        for p in self.paths:
+            acc = next((e.perms for e in p.acl.access if e.qualifier == principal), "")
+            dfl = next((e.perms for e in p.acl.default if e.qualifier == principal), "")
+            if acc or dfl:
+                rows.append((p.path or "/", acc or "---", dfl or "---"))
+        return rows
+
+
+def plan_acls(config: Custodianship, *, max_named: int = MAX_NAMED_ENTRIES) -> AclPlan:
+    """The ACL of every path of custodianship.md for all authorities of feeds.md and every feed.
+
+    An authority missing from ``config`` still gets its areas, platform-only. Raises
+    :class:`PlanError` when a path would carry more than ``max_named`` named entries.
+    """
+    pipe: tuple[Tag, str] = ("user", config.pipeline)
+    eng: tuple[Tag, str] = ("group", config.engineers)
+    platform_only: Grants = {pipe: "rwx", eng: "--x"}
+    groups = config.authorities
+
+    def traverse(*names: str) -> Grants:
+        return {("group", n): "--x" for n in sorted(set(names))}
+
+    custodians = [g.custodians for g in groups.values()]
+    analysts = [g.analysts for g in groups.values()]
+    uploaders = [u for g in groups.values() for u in g.uploaders.values()]
+
+    paths: list[PathPlan] = []
+
+    def add(path: str, kind: Kind, access: Grants, default: Grants, note: str) -> None:
+        paths.append(PathPlan(path, kind, Acl(_acl(access), _acl(default)), note))
+
+    def parent(path: str, *names: str, note: str) -> None:
+        add(path, "parent", _merge({pipe: "r-x", eng: "--x"}, traverse(*names)), platform_only, note)
+
+    parent("", *custodians, *analysts, *uploaders, note="lake root: traverse for every group below")
+    parent(LANDING, *custodians, *uploaders, note="traverse for custodians and uploaders")
+    parent(BRONZE, *custodians, note="traverse for custodians")
+    parent(SILVER, *custodians, note="traverse for custodians")
+    parent(GOLD, *custodians, *analysts, note="traverse for custodians and analysts")
+    for layer in (BRONZE, SILVER):
+        add(f"{layer}/{PLATFORM}", "platform", platform_only, platform_only, "pipeline only")
+
+    for code in AUTHORITIES:
+        g = groups.get(code)
+        read: Grants = {("group", g.custodians): "r-x"} if g else {}
+        up = g.uploaders if g else {}
+        who = "custodians read" if g else "no groups configured: platform only"
+        add(
+            f"{LANDING}/{code}",
+            "area",
+            _merge({pipe: "r-x", eng: "--x"}, read, traverse(*up.values())),
+            _merge({pipe: "rwx", eng: "--x"}, read),
+            who + ("; uploaders traverse" if up else ""),
+        )
+        for feed in FEEDS:
+            upload: Grants = {("group", up[feed]): "-wx"} if feed in up else {}
+            access = _merge({pipe: "rwx", eng: "--x"}, read, upload)
+            add(
+                f"{LANDING}/{code}/{feed}",
+                "area",
+                access,
+                access,
+                who + (f"; {up[feed]} writes" if feed in up else "") + "; pipeline reads and deletes",
+            )
+        for layer in (BRONZE, SILVER, GOLD):
+            analysts_read: Grants = {("group", g.analysts): "r-x"} if layer == GOLD and g else {}
+            rights = _merge({pipe: "rwx", eng: "--x"}, read, analysts_read)
+            add(f"{layer}/{code}", "area", rights, rights, who + ("; analysts read" if layer == GOLD else ""))
+
+    too_big = [(p.path or "/", p.acl.named_count()) for p in paths if p.acl.named_count() > max_named]
+    if too_big:
+        where = ", ".join(f"{path} ({n})" for path, n in too_big)
+        raise PlanError(
+            f"{config.source}: more than {max_named} named ACL entries on {where}. ADLS allows "
+            f"{max_named} named entries per ACL; every custodians, analysts and uploader group needs one "
+            "on the lake root. Use fewer distinct uploader groups (one per partner organisation, "
+            "shared across authorities, or the authority's custodians group)."
+        )
+    return AclPlan(config.pipeline, tuple(paths), config.warnings())
+
+
+# -------------------------------------------------------------------------------------------- drift
+
+
+@dataclass(frozen=True)
+class ObservedPath:
+    """An ACL read back from storage; ``path`` relative to the lake root."""
+
+    path: str
+    is_dir: bool
+    acl: Acl
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A path whose ACL differs from the config, and how."""
+
+    path: str
+    problems: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.path or '/'}: " + "; ".join(self.problems)
+
+
+def _entries(es: Iterable[Entry]) -> dict[str, str]:
+    return {e.key: e.perms for e in es}
+
+
+def _label(key: str) -> str:
+    return {"user:": "owner", "group:": "owning group", "mask:": "mask", "other:": "other"}.get(key, key)
+
+
+def diff_entries(scope: str, expected: Iterable[Entry], actual: Iterable[Entry]) -> list[str]:
+    """Entry-by-entry differences, ``scope`` being "access" or "default"."""
+    want, got = _entries(expected), _entries(actual)
+    out = []
+    for key in sorted(set(want) | set(got)):
+        w, g = want.get(key), got.get(key)
+        if w == g:
+            continue
+        if w is None:
+            out.append(f"{scope} {_label(key)} {g} not in the config")
+        elif g is None:
+            out.append(f"{scope} {_label(key)} missing (config {w})")
+        else:
+            out.append(f"{scope} {_label(key)} is {g}, config {w}")
+    return out
+
+
+def effective(acl: Acl, *, is_dir: bool) -> dict[str, str]:
+    """What each principal can actually do through ``acl``: named entries and the owning group
+    masked, ``other`` as is, execute ignored on files. The owner (whoever created the file) is
+    left out. Principals with no rights are absent."""
+    mask = next((e.perms for e in acl.access if e.tag == "mask"), None)
+    out = {}
+    for e in acl.access:
+        if e.tag == "mask" or (e.tag == "user" and not e.named):
+            continue
+        p = e.perms if e.tag == "other" or mask is None else perms_and(e.perms, mask)
+        if not is_dir:
+            p = _no_x(p)
+        if p != "---":
+            out[e.key] = p
+    return out
+
+
+def diff_path(plan: AclPlan, seen: ObservedPath) -> list[str]:
+    """Differences of one observed path from the plan.
+
+    A planned directory must match entry for entry, access and default. Anything below it is held
+    to what it would have inherited: the same effective rights for every principal, and for a
+    directory the same default ACL; so a file written after apply, whose mask the writer's mode
+    narrowed, is not drift, while one extra reader anywhere is.
+    """
+    planned = plan.get(seen.path)
+    if planned is not None:
+        if not seen.is_dir:
+            return ["is a file; the config expects a directory"]
+        want = planned.acl
+        return diff_entries("access", want.access, seen.acl.access) + diff_entries(
+            "default", want.default, seen.acl.default
+        )
+    want = plan.expected(seen.path, is_dir=seen.is_dir)
+    w, g = effective(want, is_dir=seen.is_dir), effective(seen.acl, is_dir=seen.is_dir)
+    out = []
+    for key in sorted(set(w) | set(g)):
+        if w.get(key) != g.get(key):
+            out.append(f"{_label(key)} can {g.get(key, '---')}, config {w.get(key, '---')}")
+    if seen.is_dir:
+        out += diff_entries("default", want.default, seen.acl.default)
+    return out
+
+
+def find_drift(plan: AclPlan, observed: Iterable[ObservedPath]) -> list[Drift]:
+    """Every path whose ACL differs from the plan, including planned directories that are missing."""
+    drifts = []
+    seen_paths = set()
+    for seen in observed:
+        seen_paths.add(seen.path)
+        problems = diff_path(plan, seen)
+        if problems:
+            drifts.append(Drift(seen.path, tuple(problems)))
+    for p in plan.paths:
+        if p.path not in seen_paths:
+            drifts.append(Drift(p.path, ("missing directory",)))
+    return sorted(drifts, key=lambda d: d.path)
+
+
+# ------------------------------------------------------------------------------------------- report
+
+
+@dataclass
+class ApplyReport:
+    """What an apply did. ``changed`` lists paths whose ACL was rewritten because it differed."""
+
+    created_groups: list[str] = field(default_factory=list)
+    created_dirs: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    directories_successful: int = 0
+    files_successful: int = 0
+    failure_count: int = 0
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failure_count == 0 and not self.failures
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.created_groups)} group(s) created",
+            f"{len(self.created_dirs)} directorie(s) created",
+            f"{len(self.changed)} path(s) changed",
+        ]
+        if self.directories_successful or self.files_successful:
+            parts.append(
+                f"recursive: {self.directories_successful} directories, {self.files_successful} files"
+            )
+        parts.append(f"{self.failure_count} failure(s)")
+        return ", ".join(parts)
