@@ -390,9 +390,10 @@ def diff_path(plan: AclPlan, seen: ObservedPath) -> list[str]:
     """Differences of one observed path from the plan.
 
     A planned directory must match entry for entry, access and default. Anything below it is held
-    to what it would have inherited: the same effective rights for every principal, and for a
-    directory the same default ACL; so a file written after apply, whose mask the writer's mode
-    narrowed, is not drift, while one extra reader anywhere is.
+    to what it would have inherited: for a directory the same default ACL, and for every principal
+    no effective right beyond the config's and no lost read or traverse. A lost write alone is not
+    drift there: a writer's mode (``0644`` from Spark, ``cp``) narrows the mask of what it creates,
+    exactly as inheritance does; one extra reader anywhere is drift.
     """
     planned = plan.get(seen.path)
     if planned is not None:
@@ -406,8 +407,11 @@ def diff_path(plan: AclPlan, seen: ObservedPath) -> list[str]:
     w, g = effective(want, is_dir=seen.is_dir), effective(seen.acl, is_dir=seen.is_dir)
     out = []
     for key in sorted(set(w) | set(g)):
-        if w.get(key) != g.get(key):
-            out.append(f"{_label(key)} can {g.get(key, '---')}, config {w.get(key, '---')}")
+        wp, gp = w.get(key, "---"), g.get(key, "---")
+        wider = any(have != "-" and need == "-" for have, need in zip(gp, wp, strict=True))
+        lost = any(need in "rx" and have == "-" for have, need in zip(gp, wp, strict=True))
+        if wider or lost:
+            out.append(f"{_label(key)} can {gp}, config {wp}")
     if seen.is_dir:
         out += diff_entries("default", want.default, seen.acl.default)
     return out
