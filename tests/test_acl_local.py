@@ -1,0 +1,377 @@
+"""The ACL plan on a local lake, proven with real operating-system users.
+
+Each test user is created here (``useradd``), put in the config's groups (which ``apply`` creates
+with ``groupadd``) and reads or writes through ``setpriv``. Needs root and the ``acl`` package, as
+in CI; anywhere else the tests fail with the reason, unless ACCELERATOR_SKIP_OS_ACL_TESTS=1 says
+to skip them on purpose.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from accelerator.governance.acl_local import apply_local, drift_local, observe
+from accelerator.governance.acl_plan import AclPlan, plan_acls
+from accelerator.governance.custodianship import load_custodianship
+
+OPT_OUT = "ACCELERATOR_SKIP_OS_ACL_TESTS"
+
+FILES = {  # the lake as custodianship.md lays it out, one small file per area
+    "landing_bury": "landing/bury/police_incidents/2026-10-31/police_incidents_bury_20261031.csv",
+    "landing_bury_manifest": "landing/bury/police_incidents/2026-10-31/manifest.json",
+    "landing_bolton": "landing/bolton/police_incidents/2026-10-31/police_incidents_bolton_20261031.csv",
+    "landing_unknown": "landing/unknownshire/police_incidents/2026-10-31/x.csv",
+    "bronze_bury": "bronze/bury/police_incidents/part-0.parquet",
+    "quarantine_bury": "bronze/bury/_quarantine/part-0.parquet",
+    "bronze_bolton": "bronze/bolton/police_incidents/part-0.parquet",
+    "delivery_log": "bronze/_platform/delivery_log/part-0.parquet",
+    "silver_bury": "silver/bury/person/part-0.parquet",
+    "silver_bolton": "silver/bolton/person/part-0.parquet",
+    "person_xref": "silver/_platform/person_xref/part-0.parquet",
+    "gold_bury": "gold/bury/family/part-0.parquet",
+    "gold_bolton": "gold/bolton/family/part-0.parquet",
+}
+BURY_OWN = {
+    "landing_bury",
+    "landing_bury_manifest",
+    "bronze_bury",
+    "quarantine_bury",
+    "silver_bury",
+    "gold_bury",
+}
+BOLTON_OWN = {"landing_bolton", "bronze_bolton", "silver_bolton", "gold_bolton"}
+
+READS = {  # who reads which file: everything not listed here must be unreadable
+    "bury_analyst": {"gold_bury"},
+    "bolton_analyst": {"gold_bolton"},
+    "bury_custodian": BURY_OWN,
+    "bolton_custodian": BOLTON_OWN,
+    "gmp_uploader": set(),
+    "education_uploader": set(),
+    "engineer": set(),
+    "outsider": set(),
+    "pipeline": set(FILES),
+}
+
+
+@dataclass
+class World:
+    """Test users and groups, named with a unique prefix, and a config naming those groups."""
+
+    prefix: str
+    base: Path
+    config: Path
+    users: dict[str, str] = field(default_factory=dict)  # role -> user name
+
+    def group(self, role: str) -> str:
+        return f"{self.prefix}-{role}"
+
+    @property
+    def pipeline(self) -> str:
+        return self.users["pipeline"]
+
+    def plan(self) -> AclPlan:
+        return plan_acls(load_custodianship(self.config))
+
+
+def _require_root_and_acl() -> None:
+    if os.environ.get(OPT_OUT) == "1":
+        pytest.skip(f"{OPT_OUT}=1: real-user ACL tests skipped on purpose")
+    if os.geteuid() != 0:
+        pytest.fail(f"these tests create users and groups: run them as root (as CI does) or set {OPT_OUT}=1")
+    for tool in ("setfacl", "getfacl", "setpriv", "useradd", "groupadd"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} not found: `make setup` installs the acl package (apt-get install acl)")
+
+
+def _run(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    _require_root_and_acl()
+    prefix = "t" + secrets.token_hex(3)
+    base = Path(tempfile.mkdtemp(prefix="acl-test-", dir="/tmp"))
+    base.chmod(0o711)  # other users traverse to the lake below, as they would to a mount point
+    config = base / "custodianship.yaml"
+    w = World(prefix, base, config)
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "platform": {"pipeline": "mi-synw-test", "engineers": w.group("engineers")},
+                "authorities": {
+                    "bury": {
+                        "custodians": w.group("bury-custodians"),
+                        "analysts": w.group("bury-analysts"),
+                        "uploaders": {
+                            "police_incidents": w.group("gmp-uploaders"),
+                            "school_census": w.group("bury-education-uploaders"),
+                        },
+                    },
+                    "bolton": {
+                        "custodians": w.group("bolton-custodians"),
+                        "analysts": w.group("bolton-analysts"),
+                        "uploaders": {"police_incidents": w.group("gmp-uploaders")},
+                    },
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    try:
+        _run("useradd", "-M", "-N", "-s", "/usr/sbin/nologin", f"{prefix}-pipeline")
+        w.users["pipeline"] = f"{prefix}-pipeline"
+        yield w
+    finally:
+        for user in w.users.values():
+            subprocess.run(["userdel", user], capture_output=True, check=False)
+        for g in grp.getgrall():
+            if g.gr_name.startswith(prefix + "-"):
+                subprocess.run(["groupdel", g.gr_name], capture_output=True, check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _add_users(w: World) -> None:
+    members = {
+        "bury_analyst": "bury-analysts",
+        "bolton_analyst": "bolton-analysts",
+        "bury_custodian": "bury-custodians",
+        "bolton_custodian": "bolton-custodians",
+        "gmp_uploader": "gmp-uploaders",
+        "education_uploader": "bury-education-uploaders",
+        "engineer": "engineers",
+        "outsider": "",
+    }
+    for role, group in members.items():
+        if role in w.users:
+            continue
+        name = f"{w.prefix}-{role.replace('_', '-')}"
+        extra = ["-G", w.group(group)] if group else []
+        _run("useradd", "-M", "-N", "-s", "/usr/sbin/nologin", *extra, name)
+        w.users[role] = name
+
+
+def make_lake(w: World, name: str) -> Path:
+    """A lake laid out as custodianship.md says, written world-readable (umask 022) before apply."""
+    lake = w.base / name
+    for rel in FILES.values():
+        target = lake / rel
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        target.write_text(f"{rel}\n", encoding="utf-8")
+        target.chmod(0o644)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def lake(world: World) -> Path:
+    """The shared lake, applied once; tests that change ACLs use their own lake."""
+    lake = make_lake(world, "lake")
+    report = apply_local(world.plan(), lake, pipeline_user=world.pipeline)
+    assert report.ok
+    assert set(report.created_groups) == set(load_custodianship(world.config).groups)
+    _add_users(world)
+    return lake
+
+
+def as_user(w: World, role: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    user = w.users[role]
+    gid = pwd.getpwnam(user).pw_gid
+    cmd = ["setpriv", f"--reuid={user}", f"--regid={gid}", "--init-groups", "--", *argv]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd="/", check=False)
+
+
+def reads(w: World, role: str, path: Path) -> bool:
+    return as_user(w, role, "cat", str(path)).returncode == 0
+
+
+def lists(w: World, role: str, path: Path) -> bool:
+    return as_user(w, role, "ls", str(path)).returncode == 0
+
+
+def writes(w: World, role: str, path: Path) -> bool:
+    script = 'mkdir -p "$(dirname "$1")" && echo written > "$1"'
+    return as_user(w, role, "sh", "-c", script, "sh", str(path)).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_apply_local_creates_every_planned_directory(world: World, lake: Path) -> None:
+    for p in world.plan().paths:
+        assert (lake / p.path).is_dir(), p.path
+
+
+@pytest.mark.parametrize("role", sorted(READS))
+def test_apply_local_each_user_reads_exactly_what_the_config_says(
+    world: World, lake: Path, role: str
+) -> None:
+    readable = {key for key, rel in FILES.items() if reads(world, role, lake / rel)}
+    assert readable == READS[role]
+
+
+def test_apply_local_analysts_list_their_gold_but_not_the_layer(world: World, lake: Path) -> None:
+    assert lists(world, "bury_analyst", lake / "gold/bury")
+    assert lists(world, "bury_analyst", lake / "gold/bury/family")
+    assert not lists(world, "bury_analyst", lake / "gold")  # traverse only
+    assert not lists(world, "bury_analyst", lake)
+    assert not lists(world, "bury_analyst", lake / "gold/bolton")
+
+
+def test_apply_local_custodians_see_nothing_of_platform_or_other_authorities(
+    world: World, lake: Path
+) -> None:
+    for rel in (
+        "bronze/_platform",
+        "silver/_platform",
+        "silver/bolton",
+        "landing/bolton",
+        "landing/unknownshire",
+    ):
+        assert not lists(world, "bury_custodian", lake / rel), rel
+    assert lists(world, "bury_custodian", lake / "landing/bury/police_incidents/2026-10-31")
+
+
+def test_apply_local_engineers_traverse_only(world: World, lake: Path) -> None:
+    target = lake / FILES["person_xref"]
+    assert as_user(world, "engineer", "stat", str(target)).returncode == 0  # reaches it
+    assert not reads(world, "engineer", target)
+    assert not lists(world, "engineer", target.parent)
+    assert as_user(world, "outsider", "stat", str(target)).returncode != 0
+
+
+def test_apply_local_uploaders_write_their_own_feed_folder_only(world: World, lake: Path) -> None:
+    new = lake / "landing/bury/police_incidents/2026-11-30/police_incidents_bury_20261130.csv"
+    assert writes(world, "gmp_uploader", new)
+    assert writes(world, "gmp_uploader", lake / "landing/bolton/police_incidents/2026-11-30/x.csv")
+    assert not writes(world, "gmp_uploader", lake / "landing/bury/school_census/2026-11-30/x.csv")
+    assert not writes(world, "education_uploader", lake / "landing/bury/police_incidents/2026-11-30/y.csv")
+    assert writes(world, "education_uploader", lake / "landing/bury/school_census/2026-11-30/x.csv")
+    assert not writes(world, "gmp_uploader", lake / "landing/bury/x.csv")
+    assert not writes(world, "gmp_uploader", lake / "bronze/bury/x.parquet")
+    # write-only: an uploader lists nothing and reads nobody else's delivery
+    assert not lists(world, "gmp_uploader", lake / "landing/bury/police_incidents")
+    assert not reads(world, "gmp_uploader", lake / FILES["landing_bury"])
+    # what an uploader delivers is the authority's: its custodians read it, the pipeline deletes it
+    assert reads(world, "bury_custodian", new)
+    assert not reads(world, "bolton_custodian", new)
+    assert as_user(world, "pipeline", "rm", str(new)).returncode == 0
+
+
+def test_apply_local_pipeline_reads_deletes_landing_and_writes_every_layer(world: World, lake: Path) -> None:
+    doomed = lake / "landing/bolton/police_incidents/2026-10-31/copy.csv"
+    doomed.write_text("x\n", encoding="utf-8")
+    assert as_user(world, "pipeline", "rm", str(doomed)).returncode == 0
+    for rel in (
+        "bronze/_platform/delivery_log/part-1.parquet",
+        "bronze/bury/police_incidents/part-1.parquet",
+        "silver/_platform/person_xref/part-1.parquet",
+        "silver/bolton/person/part-1.parquet",
+        "gold/bury/family/part-1.parquet",
+    ):
+        assert writes(world, "pipeline", lake / rel), rel
+
+
+def test_apply_local_files_written_after_apply_inherit_the_config(world: World, lake: Path) -> None:
+    by_root = lake / "gold/bury/family_member/part-0.parquet"  # a new table, as the pipeline would
+    by_root.parent.mkdir()
+    by_root.write_text("new\n", encoding="utf-8")
+    by_pipeline = lake / "gold/bury/headline_evidence/part-0.parquet"
+    assert writes(world, "pipeline", by_pipeline)  # umask 022: mode 0644
+    platform_new = lake / "silver/_platform/family_member/part-0.parquet"
+    assert writes(world, "pipeline", platform_new)
+    for path in (by_root, by_pipeline):
+        assert reads(world, "bury_analyst", path)
+        assert reads(world, "bury_custodian", path)
+        assert not reads(world, "bolton_analyst", path)
+        assert not reads(world, "engineer", path)
+    assert not reads(world, "bury_custodian", platform_new)
+    assert drift_local(world.plan(), lake, pipeline_user=world.pipeline) == []
+
+
+def test_apply_local_twice_changes_nothing(world: World) -> None:
+    lake = make_lake(world, "lake-idempotent")
+    plan = world.plan()
+    first = apply_local(plan, lake, pipeline_user=world.pipeline)
+    assert first.changed and first.created_dirs
+    snapshot = subprocess.run(["getfacl", "-R", "-p", str(lake)], capture_output=True, text=True).stdout
+    for _ in range(2):
+        again = apply_local(plan, lake, pipeline_user=world.pipeline)
+        assert (again.changed, again.created_dirs, again.created_groups) == ([], [], [])
+        assert (
+            subprocess.run(["getfacl", "-R", "-p", str(lake)], capture_output=True, text=True).stdout
+            == snapshot
+        )
+
+
+def test_drift_local_reports_each_planted_drift_and_apply_repairs_it(world: World) -> None:
+    lake = make_lake(world, "lake-drift")
+    plan = world.plan()
+    apply_local(plan, lake, pipeline_user=world.pipeline)
+    assert drift_local(plan, lake, pipeline_user=world.pipeline) == []
+
+    _run("setfacl", "-m", f"g:{world.group('bolton-analysts')}:r-x", str(lake / "gold/bury"))
+    _run("chmod", "o+r", str(lake / FILES["gold_bury"]))
+    _run("setfacl", "-x", f"g:{world.group('bury-custodians')}", str(lake / "silver/bury"))
+    shutil.rmtree(lake / "landing/wigan/probation")
+
+    drifts = {d.path: d.problems for d in drift_local(plan, lake, pipeline_user=world.pipeline)}
+    assert drifts == {
+        "gold/bury": (f"access group:{world.group('bolton-analysts')} r-x not in the config",),
+        FILES["gold_bury"]: ("other can r--, config ---",),
+        "silver/bury": (f"access group:{world.group('bury-custodians')} missing (config r-x)",),
+        "landing/wigan/probation": ("missing directory",),
+    }
+    repaired = apply_local(plan, lake, pipeline_user=world.pipeline)
+    assert set(repaired.changed) == set(drifts)
+    assert repaired.created_dirs == ["landing/wigan/probation"]
+    assert drift_local(plan, lake, pipeline_user=world.pipeline) == []
+
+
+def test_cli_drift_exits_1_listing_each_drifted_path_and_0_once_applied(world: World) -> None:
+    lake = make_lake(world, "lake-cli")
+    args = ["--config", str(world.config), "--lake", str(lake), "--local", "--pipeline-user", world.pipeline]
+
+    def cli(command: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "accelerator.governance.cli", command, *args]
+        return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+    before = cli("drift")
+    assert before.returncode == 1
+    assert f"drift: {FILES['gold_bury']}: " in before.stdout
+    assert "drift: gold/wigan: missing directory" in before.stdout
+    applied = cli("apply")
+    assert applied.returncode == 0, applied.stderr
+    assert "0 failure(s)" in applied.stdout
+    after = cli("drift")
+    assert (after.returncode, after.stdout.strip()) == (0, "no drift")
+    _run("setfacl", "-m", f"u:{world.pipeline}:r", str(lake / FILES["bronze_bolton"]))
+    _run("setfacl", "-m", f"g:{world.group('gmp-uploaders')}:rx", str(lake / "landing/bury"))
+    planted = cli("drift")
+    assert planted.returncode == 1
+    listed = [line.split(":")[1].strip() for line in planted.stdout.splitlines() if line.startswith("drift:")]
+    assert listed == ["landing/bury"]  # the pipeline reading bronze is the config's own right
+
+
+def test_observe_reads_names_with_spaces(world: World) -> None:
+    lake = world.base / "lake-names"
+    (lake / "gold/bury/odd name").mkdir(parents=True)
+    assert "gold/bury/odd name" in {o.path for o in observe(lake)}
+
+
+def test_apply_local_warns_when_the_lake_is_out_of_reach(world: World, tmp_path: Path) -> None:
+    report = apply_local(world.plan(), tmp_path / "lake", pipeline_user=world.pipeline)
+    assert any("has no o+x" in w for w in report.warnings)  # pytest's tmp_path is 0700
