@@ -15,11 +15,13 @@ from accelerator.bronze.deliveries import Outcome
 from accelerator.bronze.land import BronzeResult, run_bronze
 from accelerator.config import RunContext, Settings
 from accelerator.io.storage import Storage, storage_for
+from accelerator.silver.build import SilverResult, run_silver
 
 
 @dataclass
 class PipelineResult:
     bronze: BronzeResult
+    silver: SilverResult
 
 
 def run(
@@ -31,7 +33,8 @@ def run(
     on_outcome: Callable[[Outcome], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> PipelineResult:
-    """Bronze for every pending delivery (later stages chain on as they are built)."""
+    """Bronze for every pending delivery, then silver for every delivery not yet applied."""
     store = storage or storage_for(settings.landing_root, spark)
     bronze = run_bronze(spark, settings, ctx, store, on_outcome=on_outcome, on_total=on_total)
-    return PipelineResult(bronze=bronze)
+    silver = run_silver(spark, settings, ctx)
+    return PipelineResult(bronze=bronze, silver=silver)

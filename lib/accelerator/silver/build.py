@@ -1,0 +1,261 @@
+"""Bronze → silver: the current version of every record, applied incrementally.
+
+Per (authority, feed), the LOADED deliveries not yet applied are taken in processing order
+(extract date, folder number). If one of them is a full refresh, the table is replaced by the
+current versions from the last full refresh onward (feeds.md: it "replaces everything that feed
+holds for that authority"); otherwise the newest version of each record_key among the new rows is
+MERGEd in, touching only those keys. Older versions stay in the Delta history of each table.
+``silver/_platform/applied_deliveries`` records what has been applied; applying a delivery twice
+gives the same table, so a run killed between the MERGE and that record is safe to repeat.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from delta.tables import DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from accelerator.bronze.deliveries import LOADED
+from accelerator.bronze.land import read_log
+from accelerator.config import RunContext, Settings
+from accelerator.feeds import FEEDS, PERSON_FEEDS
+from accelerator.io.delta import BASE_PROPERTIES, append, col, ensure_table, in_list, is_delta
+from accelerator.io.lake import Lake
+from accelerator.silver.quality import METRICS_SCHEMA, METRICS_STATS, delivery_metrics
+from accelerator.silver.transform import standardise_feed
+
+APPLIED_SCHEMA = T.StructType(
+    [
+        col("delivery_id", T.StringType()),
+        col("authority", T.StringType()),
+        col("feed", T.StringType()),
+        col("extract_date", T.DateType()),
+        col("folder_seq", T.IntegerType()),
+        col("full_refresh", T.BooleanType()),
+        col("run_id", T.StringType()),
+    ]
+)
+# Statistics only on columns that hold no identifier or name (erasure must leave no trace).
+SILVER_STATS = ("authority", "feed", "_delivery_id", "_extract_date", "event_date")
+
+
+@dataclass
+class SilverResult:
+    applied: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    rows_written: dict[tuple[str, str], int] = field(default_factory=dict)
+    replaced: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def changed_tables(self) -> int:
+        return len(self.applied)
+
+
+def _pending(spark: SparkSession, lake: Lake) -> dict[tuple[str, str], list[dict[str, object]]]:
+    log = read_log(spark, lake)
+    if log is None:
+        return {}
+    loaded = log.where(F.col("status") == LOADED).select(
+        "delivery_id", "authority", "feed", "extract_date", "folder_seq", "full_refresh"
+    )
+    path = lake.platform("applied_deliveries")
+    if is_delta(spark, path):
+        loaded = loaded.join(
+            spark.read.format("delta").load(path).select("delivery_id"), "delivery_id", "left_anti"
+        )
+    out: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
+    for r in loaded.orderBy("extract_date", "folder_seq", "delivery_id").collect():
+        out[(r.authority, r.feed)].append(r.asDict())
+    return dict(out)
+
+
+def current_versions(rows: DataFrame) -> DataFrame:
+    """The newest row per record_key: later extract date, then later folder, file and line."""
+    w = Window.partitionBy("record_key").orderBy(
+        F.col("_extract_date").desc(),
+        F.col("_folder_seq").desc(),
+        F.col("_source_file").desc(),
+        F.col("_line").desc(),
+    )
+    return rows.withColumn("__rn", F.row_number().over(w)).where("__rn = 1").drop("__rn")
+
+
+def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> SilverResult:
+    """Apply every LOADED, not yet applied delivery to its silver table; then rebuild the
+    cross-feed ``person_record`` table and append data-quality metrics."""
+    lake = Lake(settings.lake_root)
+    pending = _pending(spark, lake)
+    result = SilverResult()
+    if not pending:
+        return result
+    log = read_log(spark, lake)
+    assert log is not None
+
+    def apply(key: tuple[str, str]) -> DataFrame:
+        authority, feed = key
+        deliveries = pending[key]
+        last_full = max((i for i, d in enumerate(deliveries) if d["full_refresh"]), default=None)
+        if last_full is not None:
+            deliveries = deliveries[last_full:]
+        ids = [str(d["delivery_id"]) for d in deliveries]
+        seq = log.where(F.col("status") == LOADED).select(
+            F.col("delivery_id").alias("_delivery_id"), F.col("folder_seq").alias("_folder_seq")
+        )
+        bronze = (
+            spark.read.format("delta")
+            .load(lake.bronze(authority, feed))
+            .where(in_list("_delivery_id", ids))
+            .join(F.broadcast(seq), "_delivery_id")
+        )
+        rows = standardise_feed(bronze, feed, authority=authority).withColumn(
+            "_silver_run_id", F.lit(ctx.run_id)
+        )
+        rows = rows.cache()
+        current = current_versions(rows)
+        path = lake.silver(authority, feed)
+        if last_full is not None or not is_delta(spark, path):
+            _overwrite(current, path)
+            result.replaced.add(key)
+        else:
+            (
+                DeltaTable.forPath(spark, path)
+                .alias("t")
+                .merge(current.alias("s"), "t.record_key = s.record_key")
+                .whenMatchedUpdateAll()
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
+        result.applied[key] = [str(d["delivery_id"]) for d in pending[key]]
+        result.rows_written[key] = current.count()
+        metrics = delivery_metrics(rows, feed, ctx.run_id)
+        rows.unpersist()
+        return metrics
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        metric_frames = list(pool.map(apply, sorted(pending)))
+
+    ensure_table(spark, lake.platform("dq_metrics"), METRICS_SCHEMA, stats_columns=METRICS_STATS)
+    metrics = metric_frames[0]
+    for m in metric_frames[1:]:
+        metrics = metrics.unionByName(m)
+    quarantine_metrics = log.where(
+        F.col("delivery_id").isin(*[i for ids in result.applied.values() for i in ids])
+    )
+    from accelerator.silver.quality import log_metrics
+
+    append(metrics.unionByName(log_metrics(quarantine_metrics, ctx.run_id)), lake.platform("dq_metrics"))
+    build_person_record(spark, lake)
+    applied = [{**d, "run_id": ctx.run_id} for key in sorted(pending) for d in pending[key]]
+    ensure_table(
+        spark, lake.platform("applied_deliveries"), APPLIED_SCHEMA, stats_columns=("delivery_id", "run_id")
+    )
+    append(spark.createDataFrame(applied, APPLIED_SCHEMA), lake.platform("applied_deliveries"))
+    return result
+
+
+def _overwrite(df: DataFrame, path: str) -> None:
+    writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    for k, v in {**BASE_PROPERTIES, "delta.dataSkippingStatsColumns": ",".join(SILVER_STATS)}.items():
+        writer = writer.option(k, v)
+    writer.save(path)
+
+
+PERSON_RECORD_COLUMNS = (
+    "authority",
+    "feed",
+    "record_key",
+    "person_ref",
+    "person_forename",
+    "person_surname",
+    "person_forename_match",
+    "person_surname_match",
+    "person_dob",
+    "person_sex",
+    "nhs_number_valid",
+    "upn_valid",
+    "nino_valid",
+    "postcode_norm",
+    "address_norm",
+    "address_flat",
+    "address_house_number",
+    "address_street",
+    "uprn_norm",
+    "event_date",
+    "role",
+    "household_ref",
+    "household_start",
+    "household_end",
+    "consent_to_share",
+    "_extract_date",
+    "_folder_seq",
+    "_delivery_id",
+)
+
+
+def _person_ref(feed: str, authority: str) -> Column:
+    """The partner's person reference, namespaced so that it only matches within its partner:
+    GMP and the Probation Service are one partner across Greater Manchester; children's social
+    care, early help and youth justice are each authority's own services."""
+    spec = FEEDS[feed]
+    if spec.person_ref is None:
+        return F.lit(None).cast("string")
+    scope = feed if feed in ("police_incidents", "probation") else f"{authority}:{feed}"
+    ref = F.upper(F.trim(F.col(spec.person_ref)))
+    return F.when(ref.isNotNull() & (ref != ""), F.concat(F.lit(scope + ":"), ref))
+
+
+def _household(feed: str) -> dict[str, Column]:
+    """Role and household evidence where a feed says who lives together (outcomes.md
+    "Families"): the early help family case with its open/close dates, the housing case with its
+    status date."""
+    none_s, none_d = F.lit(None).cast("string"), F.lit(None).cast("date")
+    cols = {"role": none_s, "household_ref": none_s, "household_start": none_d, "household_end": none_d}
+    if feed == "early_help":
+        ref = F.concat_ws(
+            ":", F.lit("early_help"), F.col("authority"), F.upper(F.trim(F.col("family_case_ref")))
+        )
+        cols.update(role=F.col("role"), household_ref=ref, household_start=F.col("case_open_date"))
+        cols["household_end"] = F.col("case_close_date")
+    elif feed == "housing":
+        ref = F.concat_ws(":", F.lit("housing"), F.col("authority"), F.upper(F.trim(F.col("case_ref"))))
+        cols.update(role=F.col("relationship"), household_ref=ref, household_start=F.col("status_date"))
+        cols["household_end"] = F.col("status_date")
+    elif feed == "police_incidents":
+        cols["role"] = F.col("role")
+    return cols
+
+
+def person_records(spark: SparkSession, lake: Lake, authorities: list[str]) -> DataFrame | None:
+    frames = []
+    for authority in authorities:
+        for feed in PERSON_FEEDS:
+            path = lake.silver(authority, feed)
+            if not is_delta(spark, path):
+                continue
+            df = spark.read.format("delta").load(path)
+            cols = {"person_ref": _person_ref(feed, authority), **_household(feed)}
+            cols["consent_to_share"] = F.col("consent_to_share") if feed == "early_help" else F.lit(None)
+            for name in PERSON_RECORD_COLUMNS:
+                if name not in cols:
+                    cols[name] = F.col(name) if name in df.columns else F.lit(None)
+            frames.append(df.select(*[cols[n].alias(n) for n in PERSON_RECORD_COLUMNS]))
+    if not frames:
+        return None
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.unionByName(f)
+    return out
+
+
+def build_person_record(spark: SparkSession, lake: Lake) -> None:
+    """``silver/_platform/person_record``: every current person-level record of every authority,
+    with the common columns linkage reads. Rebuilt from the silver tables (one overwrite)."""
+    from accelerator.feeds import AUTHORITIES
+
+    df = person_records(spark, lake, list(AUTHORITIES))
+    if df is not None:
+        _overwrite(df, lake.platform("person_record"))
