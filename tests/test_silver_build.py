@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from landing_kit import csv_bytes, write_delivery
 from pyspark.sql import SparkSession
 
 from accelerator.bronze.land import run_bronze
@@ -14,6 +13,7 @@ from accelerator.feeds import FEEDS
 from accelerator.io.lake import Lake
 from accelerator.io.storage import LocalStorage
 from accelerator.silver.build import run_silver
+from landing_kit import csv_bytes, write_delivery
 
 HEALTH = FEEDS["health_services"].column_names
 

@@ -18,7 +18,7 @@ def _check(
     fn: Callable[[Column], Column],
     pairs: list[tuple[object, object]],
     want_type: str = "string",
-) -> None:  # noqa: E501
+) -> None:
     df = spark.createDataFrame(pairs, f"raw string, want {want_type}")
     assert_column_equality(df.withColumn("got", fn(F.col("raw"))), "got", "want")
 
@@ -51,7 +51,7 @@ def test_name_match_folds_accents_case_and_punctuation(spark: SparkSession) -> N
             ("Siobhán", "SIOBHAN"),
             ("'-", None),
             (None, None),
-        ],  # noqa: E501
+        ],
     )
 
 
@@ -60,7 +60,7 @@ def test_sex_code_unifies_feed_codes(spark: SparkSession) -> None:
         spark,
         S.sex_code,
         [("1", "M"), ("2", "F"), ("9", "U"), ("m", "M"), (" F ", "F"), ("U", "U"), ("Q", None), (None, None)],
-    )  # noqa: E501
+    )
 
 
 def test_normalise_postcode(spark: SparkSession) -> None:
@@ -96,7 +96,7 @@ def test_normalise_uprn_strips_leading_zeros_and_rejects_non_digits(spark: Spark
             ("0000", None),
             (None, None),
         ],
-    )  # noqa: E501
+    )
 
 
 def test_normalise_address_expands_abbreviations_and_drops_punctuation(spark: SparkSession) -> None:
@@ -130,7 +130,7 @@ def test_address_parts(spark: SparkSession) -> None:
             ("FLAT 2 10 BANK STREET", "2", "10", "BANK STREET"),
             ("10A BANK STREET", None, "10A", "BANK STREET"),
             ("THE LODGE", None, None, "THE LODGE"),
-        ],  # noqa: E501
+        ],
         "a string, flat string, house string, street string",
     )
     got = df.select(
@@ -225,7 +225,7 @@ def test_census_term_end(spark: SparkSession) -> None:
             ("2025sum", date(2026, 7, 31)),
             ("2025WIN", None),
             (None, None),
-        ],  # noqa: E501
+        ],
         "date",
     )
 
