@@ -6,7 +6,12 @@ JARS   := .jars
 
 .PHONY: setup demo test lint types unit clean
 
-setup: $(VENV)/.installed $(JARS)/.fetched
+setup: $(VENV)/.installed $(JARS)/.fetched acl-tools
+
+# POSIX ACL tools (setfacl, getfacl) for the real-user access tests in tests/test_acl_local.py.
+.PHONY: acl-tools
+acl-tools:
+	command -v setfacl >/dev/null || (apt-get update -qq && apt-get install -y -qq acl)
 
 # Editable install with dev extras; re-run only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -36,7 +41,21 @@ types: setup
 unit: setup
 	$(BIN)/pytest -q
 
-test: lint types unit
+test: lint types unit checkov
+
+# checkov (PyPI) on infra/ in its own venv: its pinned dependencies would fight pyspark's.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := .venv-checkov
+
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install -q 'checkov==$(CHECKOV_VERSION)'
+	touch $@
+
+.PHONY: checkov
+checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+	$(CHECKOV_VENV)/bin/checkov --directory infra --compact --quiet --skip-download
 
 clean:
 	rm -rf $(VENV) $(JARS) demo build dist .pytest_cache .mypy_cache .ruff_cache
