@@ -121,12 +121,13 @@ def untraversable_ancestors(root: Path) -> list[str]:
 
 def drift_local(plan: AclPlan, root: Path, *, pipeline_user: str) -> list[Drift]:
     """Every path under the lake whose ACL differs from the plan."""
-    return find_drift(local_plan(plan, pipeline_user), observe(root))
+    return find_drift(local_plan(plan, pipeline_user), observe(root.resolve()))
 
 
 def apply_local(plan: AclPlan, root: Path, *, pipeline_user: str) -> ApplyReport:
     """Make the lake's ACLs what the plan says: groups, directories, then every differing path."""
     require_acl_tools()
+    root = root.resolve()  # getfacl -P would skip a lake root given through a symbolic link
     try:
         pwd.getpwnam(pipeline_user)
     except KeyError:

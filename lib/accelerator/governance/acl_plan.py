@@ -454,13 +454,13 @@ class ApplyReport:
 
     def summary(self) -> str:
         parts = [
-            f"{len(self.created_groups)} group(s) created",
-            f"{len(self.created_dirs)} directorie(s) created",
-            f"{len(self.changed)} path(s) changed",
+            f"groups created: {len(self.created_groups)}",
+            f"directories created: {len(self.created_dirs)}",
+            f"paths changed: {len(self.changed)}",
         ]
         if self.directories_successful or self.files_successful:
             parts.append(
                 f"recursive: {self.directories_successful} directories, {self.files_successful} files"
             )
-        parts.append(f"{self.failure_count} failure(s)")
+        parts.append(f"failures: {self.failure_count}")
         return ", ".join(parts)

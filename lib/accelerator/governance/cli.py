@@ -164,7 +164,9 @@ def _report(report: ApplyReport, fmt: str) -> None:
             typer.echo(f"failed: {f}")
         typer.echo(f"applied: {report.summary()}")
         if report.changed:
-            typer.echo("changed: " + ", ".join(p or "/" for p in report.changed[:20]))
+            more = len(report.changed) - 20
+            shown = ", ".join(p or "/" for p in report.changed[:20])
+            typer.echo(f"changed: {shown}" + (f" and {more} more" if more > 0 else ""))
     if not report.ok:
         raise typer.Exit(1)
 
