@@ -79,6 +79,11 @@ def test_parse_custodianship_uploaders_are_optional() -> None:
     assert dict(c.authorities["bury"].uploaders) == {}
 
 
+def test_parse_custodianship_a_feed_listed_without_a_group_has_no_uploaders() -> None:
+    c = parse_custodianship(config(authorities__bury__uploaders={"housing": None}))
+    assert dict(c.authorities["bury"].uploaders) == {}
+
+
 def test_parse_custodianship_allows_more_keys() -> None:
     c = parse_custodianship(config(owner="GMCA", authorities__bury__dpo="someone"))
     assert "bury" in c.authorities
