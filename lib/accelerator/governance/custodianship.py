@@ -152,10 +152,10 @@ def parse_custodianship(data: Any, *, source: str = "<config>") -> Custodianship
             problems.append(f"{where}.uploaders: must map a feed to its uploader group")
             raw_up = {}
         for feed, value in raw_up.items():
-            if value is None:  # a feed listed without a group has no uploaders
-                continue
             if feed not in FEEDS:
                 problems.append(f"{where}.uploaders: unknown feed {feed!r} (known: {', '.join(FEEDS)})")
+                continue
+            if value is None:  # a feed listed without a group has no uploaders
                 continue
             group = _principal(raw_up, feed, f"{where}.uploaders.{feed}", problems)
             if group:
