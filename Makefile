@@ -58,4 +58,4 @@ checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 	$(CHECKOV_VENV)/bin/checkov --directory infra --compact --quiet --skip-download
 
 clean:
-	rm -rf $(VENV) $(JARS) demo build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov $(JARS) demo build dist .pytest_cache .mypy_cache .ruff_cache

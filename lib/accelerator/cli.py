@@ -19,7 +19,10 @@ from rich.table import Table
 
 from accelerator.config import RunContext, Settings
 
+from accelerator.governance.cli import app as acl_app
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app.add_typer(acl_app, name="acl", help="Storage ACLs from the custodianship config: plan, apply, drift")
 console = Console()
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default: today)")]
