@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from typing import Any
 from accelerator.feeds import FEEDS
 from accelerator.synth.dates import add_months, last_month_end_on_or_before, month_end
 from accelerator.synth.events import Rec, Values
-from accelerator.synth.noise import Renderer, fmt_date, impossible_date
+from accelerator.synth.noise import NOISE_KINDS, Renderer, fmt_date, impossible_date
 from accelerator.synth.population import AUTHORITY_CODES
 from accelerator.synth.rates import DELIVERY_BREAKAGES, FILE_RATES, ROW_DEFECT_RATES, VALUE_RATES
 
@@ -148,6 +149,7 @@ class Delivery:
     manifest: dict[str, Any] | None = None
     broken: bool = False  # REJECTED by construction
     parent: Delivery | None = None
+    force: dict[int, str] = field(default_factory=dict)  # id(row) -> value noise kind forced on it
 
     @property
     def path(self) -> str:
@@ -185,8 +187,12 @@ def schedule(as_of: date, feed: str = "") -> list[tuple[date, date, date, bool]]
     return out
 
 
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
 def _quote(v: str) -> str:
-    if any(c in v for c in ',"\r\n'):
+    """RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled."""
+    if _NEEDS_QUOTES.search(v):
         return '"' + v.replace('"', '""') + '"'
     return v
 
@@ -451,7 +457,9 @@ class DeliveryBuilder:
             values = row.sent if row.corrupt and row.sent is not None else row.values
             if row.corrupt and row.sent is None:
                 values = row.sent = _corrupt(row, rng)
-            vals, noise = self.renderer.render(row.rec, values, lay.style, d.extract_date, rng)
+            vals, noise = self.renderer.render(
+                row.rec, values, lay.style, d.extract_date, rng, force=d.force.get(id(row))
+            )
             if row.corrupt:
                 noise.append(("*", "rectified_wrong_value"))
             if lay.extra:
@@ -629,8 +637,52 @@ class DeliveryBuilder:
                     siblings.append(s)
         for s in siblings:
             self.by_feed[(s.authority, s.feed)].append(s)
+        self._guarantee_noise()
         self._settle_cp1252(rng)
         self._unknown(rng)
+
+    def _guarantee_noise(self, max_probes: int = 30000) -> None:
+        """Force each value-level noise kind that did not happen by chance onto one row."""
+        everything = [d for k in sorted(self.by_feed) for d in self.by_feed[k]]
+        seen = {(kind, "") for d in everything for f in d.files for _, _, kind in f.noise}
+        seen |= {(kind, d.feed) for d in everything for f in d.files for _, _, kind in f.noise}
+        # every kind somewhere, and an unknown sex in every feed whose sex codes have one (U or 9)
+        wanted = [(k, "") for k in NOISE_KINDS] + [
+            ("sex_unknown", f)
+            for f, spec in FEEDS.items()
+            if "sex" in spec.person_columns
+            and {"U", "9"} & set(spec.column(spec.person_columns["sex"]).codes)
+        ]
+        missing = [w for w in wanted if w not in seen]
+        if not missing:
+            return
+        rng = random.Random(f"{self.seed}:force")
+        candidates = [d for d in everything if d.defect == "clean" and d.rows and d.files]
+        for kind, feed in missing:
+            probes = 0
+            pool = [d for d in candidates if not feed or d.feed == feed]
+            for d in rng.sample(pool, len(pool)):
+                if probes > max_probes or self._force_one(d, kind):
+                    break
+                probes += len(d.rows)
+
+    def _force_one(self, d: Delivery, kind: str) -> bool:
+        for row in d.rows:
+            if row.defect is not None or id(row) in d.force:
+                continue
+            probe = random.Random(0)
+            _, noise = self.renderer.render(
+                row.rec, row.delivered, d.layout.style, d.extract_date, probe, kind
+            )
+            if not any(k == kind for _, k in noise):
+                continue
+            d.force[id(row)] = kind
+            files = self.render(d, d.layout, d.path)
+            if any(k == kind for f in files for _, _, k in f.noise):
+                self._finish(d, files)
+                return True
+            del d.force[id(row)]
+        return False
 
     def _settle_cp1252(self, rng: random.Random) -> None:
         """A cp1252 layout only counts when the text is not plain ASCII; make sure one does."""

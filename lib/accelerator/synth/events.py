@@ -14,10 +14,12 @@ targets come true. The truth is nevertheless computed from the delivered records
 from __future__ import annotations
 
 import random
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from accelerator.feeds import FEEDS
 from accelerator.synth import vocab
 from accelerator.synth.dates import add_months, rand_date, school_year_age, term_end, terms_ending_between
 from accelerator.synth.population import Address, Household, Person, PopulationBuilder
@@ -81,7 +83,7 @@ class EventBuilder:
         self.as_of = pop.as_of
         self.h0 = pop.h0
         self.w0 = add_months(pop.as_of, -12)
-        self.census_start = add_months(pop.as_of, -15)
+        self.census_start = add_months(pop.as_of, -14)
         self.seed = seed
         self.rng = random.Random(f"{seed}:events")
         self.idrng = random.Random(f"{seed}:ids")
@@ -202,6 +204,8 @@ class EventBuilder:
             address = person.hh.address_on(event_date)
         versions = [(event_date, values)]
         for eff, changes in updates or []:
+            if any(isinstance(v, date) and v < event_date for v in changes.values()):
+                continue  # never an end before its start in the true data (that is noise, added later)
             if eff <= self.as_of:
                 merged = dict(versions[-1][1])
                 merged.update(changes)
@@ -535,6 +539,7 @@ class EventBuilder:
                 self._by_authority.setdefault(hh.authority, []).append(p)
         for hh in households:
             self._household_records(hh, self.plans[hh.hid])
+        self._cover_codes()
         self._anchors(households)
         return self.records
 
@@ -676,7 +681,7 @@ class EventBuilder:
                     start = self.pre_date(margin=20)
                     end = None if rng.random() < 0.5 else self.win_date()
                 self.dwp(a, benefit, "OUT_OF_WORK", start, end)
-            if rng.random() < 0.32 + 0.1 * plan.tier:
+            if rng.random() < 0.27 + 0.1 * plan.tier:
                 benefit, ws = rng.choices(
                     (
                         ("UC", "IN_WORK"),
@@ -987,6 +992,133 @@ class EventBuilder:
             return
         self._eh_rows(hh, open_date, close, needs)
 
+    # ------------------------------------------------------------ every code at least once
+    def _cover_codes(self) -> None:
+        """Every code feeds.md lists appears in the data: a code no record happens to use is given to
+        one record (and the rest of its incident, household status or case), before the truth is
+        computed. Sex codes U and 9 come from the renderer (value noise ``sex_unknown``)."""
+        rng = random.Random(f"{self.seed}:codes")
+        by_feed: dict[str, list[Rec]] = defaultdict(list)
+        for r in self.records:
+            by_feed[r.feed].append(r)
+        self._cover_sexes(by_feed, rng)
+        for feed, spec in FEEDS.items():
+            recs = by_feed[feed]
+            for col in spec.columns:
+                if not col.codes or col.name == spec.person_columns.get("sex"):
+                    continue
+                count = Counter(r.versions[0][1].get(col.name) for r in recs)
+                for code in col.codes:
+                    # two records per code, so that one quarantined or pending still leaves it delivered
+                    for _ in range(4):
+                        if count[code] >= 2:
+                            break
+                        cands = [
+                            r
+                            for r in recs
+                            if count[r.versions[0][1].get(col.name)] > 2
+                            and _patch(feed, col.name, code, r.versions[0][1]) is not None
+                        ]
+                        if not cands:
+                            extra = self._extra_record(feed, rng)
+                            if extra is None:
+                                break
+                            recs.append(extra)
+                        else:
+                            self._apply_patch(rng.choice(cands), col.name, code, recs)
+                        count = Counter(r.versions[0][1].get(col.name) for r in recs)
+        eh = by_feed["early_help"]
+        needs_used = {n for r in eh for _, v in r.versions for n in (v["presenting_needs"] or "").split(";")}
+        for need in EH_NEEDS:
+            if need not in needs_used and eh:
+                self._apply_patch(rng.choice(eh), "presenting_needs", need, eh)
+
+    def _cover_sexes(self, by_feed: dict[str, list[Rec]], rng: random.Random) -> None:
+        """Both sexes in every feed that records one: a missing one gets a background record
+        before the window (no headline) for someone of that sex."""
+        people = sorted(self._everyone(), key=lambda p: p.pid)
+        w0 = self.w0
+        for feed in ("police_incidents", "childrens_social_care", "youth_justice", "probation"):
+            have = Counter(r.person.sex for r in by_feed[feed] if r.person is not None)
+            for sex in "FM":
+                # two of each, so that one shown as unknown (U) still leaves the code in the data
+                for p in rng.sample(people, len(people)):
+                    if have[sex] >= 2:
+                        break
+                    if p.sex != sex:
+                        continue
+                    d = self.pre_date(p.dob, margin=30)
+                    age = p.age(d)
+                    if d < p.dob or d > w0 - timedelta(days=30):
+                        continue
+                    before = len(self.records)
+                    if feed == "police_incidents" and age >= 10:
+                        self.police(d, [(p, "WITNESS")], "CRIME", "THEFT", "N")
+                    elif feed == "childrens_social_care" and age < 17:
+                        self.csc(p, "CIN", d, d + timedelta(days=20))
+                    elif feed == "youth_justice" and 10 <= age <= 17:
+                        self.youth(p, d)
+                    elif feed == "probation" and age >= 18:
+                        self.probation(p, "COMMUNITY", d, d + timedelta(days=25), "N")
+                    if len(self.records) > before:
+                        by_feed[feed].append(self.records[-1])
+                        have[sex] += 1
+
+    def _extra_record(self, feed: str, rng: random.Random) -> Rec | None:
+        """One more background record (before the window, closed) in a small feed, to carry a code."""
+        people = sorted(self._everyone(), key=lambda p: p.pid)
+        for p in rng.sample(people, min(len(people), 400)):
+            d = self.pre_date(p.dob, margin=30)
+            if d < p.dob or d > self.w0 - timedelta(days=30):
+                continue
+            before = len(self.records)
+            age = p.age(d)
+            if feed == "youth_justice" and 10 <= age <= 17:
+                self.youth(p, d)
+            elif feed == "probation" and age >= 18:
+                self.probation(p, "COMMUNITY", d, d + timedelta(days=40), "N")
+            elif feed == "fire_rescue":
+                addr = p.hh.address_on(d)
+                vals = {
+                    "visit_ref": self.uid(
+                        "visit", lambda r, d=d: f"GMFRS/{d.year % 100:02d}/{r.randrange(10**6):06d}"
+                    ),
+                    "visit_type": "SAFE_AND_WELL",
+                    "visit_date": d,
+                }
+                self.add("fire_rescue", None, d, vals, address=addr)
+            elif feed == "police_incidents" and age >= 10:
+                self.police(d, [(p, "WITNESS")], "CRIME", "THEFT", "N")
+            elif feed == "childrens_social_care" and age < 17:
+                self.csc(p, "CIN", d, d + timedelta(days=20))
+            elif feed == "dwp_benefits" and age >= 18:
+                self.dwp(p, "PIP", None, d, d + timedelta(days=60))
+            if len(self.records) > before:
+                return self.records[-1]
+        return None
+
+    def _everyone(self) -> list[Person]:
+        return [p for people in self._by_authority.values() for p in people]
+
+    def _apply_patch(self, chosen: Rec, column: str, code: str, recs: list[Rec]) -> None:
+        v0 = chosen.versions[0][1]
+        group_of: dict[str, tuple[str, ...]] = {
+            "police_incidents": ("incident_ref",),
+            "housing": ("case_ref", "status_date"),
+            "early_help": ("family_case_ref",),
+        }
+        group = group_of.get(chosen.feed) if column not in ("role", "relationship") else None
+        members = [r for r in recs if all(r.versions[0][1][g] == v0[g] for g in group)] if group else [chosen]
+        for r in members:
+            for _, v in r.versions:
+                if column == "presenting_needs":
+                    needs = [n for n in (v["presenting_needs"] or "").split(";") if n]
+                    v["presenting_needs"] = ";".join([*needs, code])
+                else:
+                    patch = _patch(chosen.feed, column, code, v)
+                    if patch is not None:
+                        v.update(patch)
+
     # ------------------------------------------------------------ anchors
     def _anchors(self, households: list[Household]) -> None:
         """Every person's latest record is at their address at as_of, in that address's authority.
@@ -1026,3 +1158,41 @@ class EventBuilder:
         for r in self.records:
             if r.person is not None and r.event_date == best[r.person.pid]:
                 r.latest = True
+
+
+EH_NEEDS: tuple[str, ...] = (
+    "PARENTAL_CONFLICT",
+    "YOUNG_CARER",
+    "DEBT",
+    "NEET",
+    "MENTAL_HEALTH",
+    "SUBSTANCE",
+    "DOMESTIC_ABUSE",
+    "HOUSING",
+    "ATTENDANCE",
+    "EARLY_YEARS",
+)
+
+
+def _patch(feed: str, column: str, code: str, v: Values) -> Values | None:
+    """The change that gives a record ``code`` in ``column`` consistently, or None when it can't take it."""
+    if feed == "police_incidents":
+        if column == "offence_group":
+            return {"offence_group": code} if v["incident_type"] == "CRIME" else None
+        if column == "incident_type":
+            return {"incident_type": code, "offence_group": None if code == "ASB" else "OTHER"}
+        return {column: code}
+    if feed == "health_services":
+        if column == "service":
+            return {"service": code, "outcome": None} if v["service"] == "AE_ATTENDANCE" else None
+        hv = code in ("ON_TRACK", "BELOW_EXPECTED")
+        wanted = "HEALTH_VISITING" if hv else "MATERNITY"
+        return {"outcome": code} if v["service"] == wanted else None
+    if feed == "housing" and column == "status":
+        arrears = v["arrears_amount"] if v["arrears_amount"] is not None else 250.0
+        return {"status": code, "arrears_amount": arrears if code == "RENT_ARREARS" else None}
+    if feed == "childrens_social_care":
+        if column == "category":
+            return {"category": code} if v["episode_type"] in ("CP", "CIN") else None
+        return {"episode_type": code, "category": v["category"] if code in ("CP", "CIN") else None}
+    return {column: code}

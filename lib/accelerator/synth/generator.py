@@ -238,6 +238,6 @@ def _write_truth(out_dir: Path, deliveries: list[Delivery], truth: Truth, summar
         "seed": summary.seed,
         "as_of": summary.as_of.isoformat(),
         "families_per_authority": summary.families_per_authority,
-        "counts": summary.as_dict(),
+        "counts": {k: v for k, v in summary.as_dict().items() if k != "out_dir"},
     }
     (t / "meta.json").write_bytes((json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"))

@@ -33,6 +33,9 @@ END_OF: Mapping[str, tuple[str, str]] = {
 }
 
 
+_COLUMNS: Mapping[str, tuple[str, ...]] = {name: spec.column_names for name, spec in FEEDS.items()}
+
+
 def fmt_date(d: date, style: str) -> str:
     if style == "dmy":
         return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
@@ -83,24 +86,82 @@ def age_class(dob: date, as_of: date) -> int:
     return 0 if a < 5 else 1 if a <= 16 else 2 if a < 18 else 3
 
 
+NOISE_KINDS: tuple[str, ...] = (
+    "name_upper",
+    "name_lower",
+    "name_spaces",
+    "name_typo",
+    "nickname",
+    "names_swapped",
+    "married_name_stale",
+    "married_name_early",
+    "accent_stripped",
+    "dob_missing",
+    "dob_day_month_swap",
+    "dob_off_by_one",
+    "dob_future",
+    "sex_unknown",
+    "nhs_missing",
+    "nhs_spaced",
+    "nhs_hyphenated",
+    "nhs_bad_check",
+    "nhs_zeros",
+    "upn_lower",
+    "nino_missing",
+    "nino_spaced",
+    "nino_no_suffix",
+    "nino_temporary",
+    "postcode_lower",
+    "postcode_no_space",
+    "postcode_letter_o",
+    "address_upper",
+    "address_lower",
+    "address_abbreviated",
+    "address_no_comma",
+    "address_comma",
+    "address_spaces",
+    "uprn_missing",
+    "uprn_zero_padded",
+    "key_spaces",
+    "optional_date_invalid",
+    "end_before_start",
+)
+"""Every value-level kind, as named in truth/value_noise.csv (each appears at least once per run)."""
+
+
 class Renderer:
     def __init__(self, as_of: date, record_counts: Mapping[str, int]) -> None:
         self.as_of = as_of
         self.record_counts = record_counts
+        self._force: str | None = None
+
+    def _hit(self, kind: str, rate: float, rng: random.Random) -> bool:
+        """A random draw at ``rate``; always true for the kind being forced onto this row."""
+        return rng.random() < rate or self._force == kind
 
     def render(
-        self, rec: Rec, values: Mapping[str, Any], style: str, extract_date: date, rng: random.Random
+        self,
+        rec: Rec,
+        values: Mapping[str, Any],
+        style: str,
+        extract_date: date,
+        rng: random.Random,
+        force: str | None = None,
     ) -> tuple[dict[str, str], Noise]:
+        """The row's delivered strings by column and the noise applied; ``force`` makes one noise
+        kind happen on this row when the row allows it (used to guarantee every kind once)."""
+        self._force = force
         spec = FEEDS[rec.feed]
         out: dict[str, str] = {}
         noise: Noise = []
-        for col in spec.column_names:
+        for col in _COLUMNS[rec.feed]:
             if col in values:
                 out[col] = fmt_value(values[col], style)
         if rec.person is not None:
             self._person(rec, spec, style, extract_date, rng, out, noise)
         self._address(rec, spec, rng, out, noise)
         self._keys_and_dates(rec, spec, values, style, rng, out, noise)
+        self._force = None
         return out, noise
 
     # ------------------------------------------------------------ people
@@ -116,45 +177,45 @@ class Renderer:
     ) -> None:
         p = rec.person
         assert p is not None
+        hit = self._hit
         pc = spec.person_columns
         fcol, scol = pc["forename"], pc["surname"]
         fn, sn = p.forename, p.surname_on(rec.event_date)
         if p.marriage_date is not None and p.birth_surname is not None:
-            if rec.event_date >= p.marriage_date and rng.random() < R["married_name_stale"]:
-                sn = p.birth_surname
-                noise.append((scol, "married_name_stale"))
-            elif rec.event_date < p.marriage_date and rng.random() < R["married_name_early"]:
+            if rec.event_date >= p.marriage_date:
+                if hit("married_name_stale", R["married_name_stale"], rng):
+                    sn = p.birth_surname
+                    noise.append((scol, "married_name_stale"))
+            elif hit("married_name_early", R["married_name_early"], rng):
                 sn = p.surname
                 noise.append((scol, "married_name_early"))
-        if fn in vocab.NICKNAMES and rng.random() < R["nickname"]:
+        if fn in vocab.NICKNAMES and hit("nickname", R["nickname"], rng):
             fn = rng.choice(vocab.NICKNAMES[fn])
             noise.append((fcol, "nickname"))
-        if not (fn + sn).isascii() and rng.random() < R["accent_stripped"]:
+        if not (fn + sn).isascii() and hit("accent_stripped", R["accent_stripped"], rng):
             fn, sn = strip_accents(fn), strip_accents(sn)
             noise.append((fcol, "accent_stripped"))
-        u = rng.random()
-        if u < R["name_typo"]:
+        if hit("name_typo", R["name_typo"], rng):
             if rng.random() < 0.5:
                 fn = typo(fn, rng)
                 noise.append((fcol, "name_typo"))
             else:
                 sn = typo(sn, rng)
                 noise.append((scol, "name_typo"))
-        u = rng.random()
-        if u < R["name_upper"]:
+        if hit("name_upper", R["name_upper"], rng) and self._force != "name_lower":
             fn, sn = fn.upper(), sn.upper()
             noise.append((fcol, "name_upper"))
-        elif u < R["name_upper"] + R["name_lower"]:
+        elif hit("name_lower", R["name_lower"], rng):
             fn, sn = fn.lower(), sn.lower()
             noise.append((fcol, "name_lower"))
-        if rng.random() < R["name_spaces"]:
+        if hit("name_spaces", R["name_spaces"], rng):
             if rng.random() < 0.5:
                 fn = rng.choice((" ", "  ", "")) + fn + rng.choice((" ", "  "))
                 noise.append((fcol, "name_spaces"))
             else:
                 sn = " " + sn + rng.choice(("", " "))
                 noise.append((scol, "name_spaces"))
-        if rng.random() < R["names_swapped"]:
+        if hit("names_swapped", R["names_swapped"], rng):
             fn, sn = sn, fn
             noise.append((fcol, "names_swapped"))
         out[fcol], out[scol] = fn, sn
@@ -162,20 +223,19 @@ class Renderer:
         dcol = pc["dob"]
         dob: date | None = p.dob
         many = self.record_counts.get(p.pid, 0) >= 3
-        u = rng.random()
-        if many and u < R["dob_missing"]:
+        if many and hit("dob_missing", R["dob_missing"], rng):
             dob = None
             noise.append((dcol, "dob_missing"))
-        elif many and u < R["dob_missing"] + R["dob_future"]:
+        elif many and hit("dob_future", R["dob_future"], rng):
             dob = extract_date + timedelta(days=rng.randint(1, 400))
             noise.append((dcol, "dob_future"))
         else:
-            u = rng.random()
             alt: date | None = None
             kind = ""
-            if u < R["dob_day_month_swap"] and p.dob.day <= 12 and p.dob.day != p.dob.month:
-                alt, kind = date(p.dob.year, p.dob.day, p.dob.month), "dob_day_month_swap"
-            elif R["dob_day_month_swap"] <= u < R["dob_day_month_swap"] + R["dob_off_by_one"]:
+            if hit("dob_day_month_swap", R["dob_day_month_swap"], rng):
+                if p.dob.day <= 12 and p.dob.day != p.dob.month:
+                    alt, kind = date(p.dob.year, p.dob.day, p.dob.month), "dob_day_month_swap"
+            elif hit("dob_off_by_one", R["dob_off_by_one"], rng):
                 alt, kind = p.dob + timedelta(days=rng.choice((-1, 1))), "dob_off_by_one"
             if (
                 alt is not None
@@ -192,17 +252,17 @@ class Renderer:
             numeric = "1" in codes
             val = ("1" if p.sex == "M" else "2") if numeric else p.sex
             unknown = "9" if numeric else "U"
-            if unknown in codes and rng.random() < R["sex_unknown"]:
+            if unknown in codes and hit("sex_unknown", R["sex_unknown"], rng):
                 val = unknown
                 noise.append((scol_sex, "sex_unknown"))
             out[scol_sex] = val
 
         feed = rec.feed
-        if "nhs_number" in spec.column_names:
+        if "nhs_number" in _COLUMNS[feed]:
             out["nhs_number"] = self._nhs(p.nhs, feed, rng, noise)
         if feed == "childrens_social_care":
             upn = p.upn if (p.upn and rng.random() < R["upn_present_csc"]) else None
-            if upn and rng.random() < R["upn_lower"] * 3:
+            if upn and hit("upn_lower", R["upn_lower"] * 3, rng):
                 upn = upn.lower()
                 noise.append(("upn", "upn_lower"))
             out["upn"] = upn or ""
@@ -212,45 +272,43 @@ class Renderer:
     def _nhs(self, nhs: str | None, feed: str, rng: random.Random, noise: Noise) -> str:
         if nhs is None:
             return ""
+        hit = self._hit
         csc = feed == "childrens_social_care"
-        if rng.random() < (R["nhs_missing_csc"] if csc else R["nhs_missing_health"]):
+        if hit("nhs_missing", R["nhs_missing_csc"] if csc else R["nhs_missing_health"], rng):
             noise.append(("nhs_number", "nhs_missing"))
             return ""
-        u = rng.random()
-        if u < R["nhs_zeros"]:
+        if hit("nhs_zeros", R["nhs_zeros"], rng):
             noise.append(("nhs_number", "nhs_zeros"))
             return "0000000000"
-        if u < R["nhs_zeros"] + R["nhs_bad_check"]:
+        if hit("nhs_bad_check", R["nhs_bad_check"], rng):
             for d in range(1, 10):
                 bad = nhs[:9] + str((int(nhs[9]) + d) % 10)
                 if not is_valid_nhs(bad):
                     noise.append(("nhs_number", "nhs_bad_check"))
                     nhs = bad
                     break
-        u = rng.random()
-        spaced = R["nhs_spaced_csc"] if csc else R["nhs_spaced_health"]
-        if u < spaced:
+        if hit("nhs_spaced", R["nhs_spaced_csc"] if csc else R["nhs_spaced_health"], rng):
             noise.append(("nhs_number", "nhs_spaced"))
             return f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}"
-        if u < spaced + R["nhs_hyphenated"]:
+        if hit("nhs_hyphenated", R["nhs_hyphenated"], rng):
             noise.append(("nhs_number", "nhs_hyphenated"))
             return f"{nhs[:3]}-{nhs[3:6]}-{nhs[6:]}"
         return nhs
 
     def _nino(self, nino: str | None, dob: date, sex: str, rng: random.Random, noise: Noise) -> str:
-        u = rng.random()
-        if u < R["nino_temporary"]:
+        hit = self._hit
+        if hit("nino_temporary", R["nino_temporary"], rng):
             noise.append(("nino", "nino_temporary"))
             return f"TN{dob.day:02d}{dob.month:02d}{dob.year % 100:02d}{sex}"
         if nino is None:
             return ""
-        if u < R["nino_temporary"] + R["nino_missing"]:
+        if hit("nino_missing", R["nino_missing"], rng):
             noise.append(("nino", "nino_missing"))
             return ""
-        if rng.random() < R["nino_no_suffix"]:
+        if hit("nino_no_suffix", R["nino_no_suffix"], rng):
             nino = nino[:8]
             noise.append(("nino", "nino_no_suffix"))
-        if rng.random() < R["nino_spaced"]:
+        if hit("nino_spaced", R["nino_spaced"], rng):
             noise.append(("nino", "nino_spaced"))
             nino = " ".join([nino[:2], nino[2:4], nino[4:6], nino[6:8], nino[8:]]).strip()
         return nino
@@ -259,54 +317,54 @@ class Renderer:
     def _address(
         self, rec: Rec, spec: FeedSpec, rng: random.Random, out: dict[str, str], noise: Noise
     ) -> None:
+        hit = self._hit
         a = rec.address
         number = f"{a.number}"
         street_type = a.street_type
-        if rng.random() < R["address_abbreviated"]:
+        if hit("address_abbreviated", R["address_abbreviated"], rng):
             street_type = vocab.ABBREVIATIONS[street_type]
             noise.append(("address", "address_abbreviated"))
         street = f"{a.street_name} {street_type}"
         if a.flat is not None:
-            if rng.random() < R["address_no_comma"]:
+            if hit("address_no_comma", R["address_no_comma"], rng):
                 line = f"Flat {a.flat} {number} {street}"
                 noise.append(("address", "address_no_comma"))
             else:
                 line = f"Flat {a.flat}, {number} {street}"
-        elif rng.random() < R["address_comma"]:
+        elif hit("address_comma", R["address_comma"], rng):
             line = f"{number}, {street}"
             noise.append(("address", "address_comma"))
         else:
             line = f"{number} {street}"
-        u = rng.random()
-        if u < R["address_upper"]:
+        if hit("address_upper", R["address_upper"], rng) and self._force != "address_lower":
             line = line.upper()
             noise.append(("address", "address_upper"))
-        elif u < R["address_upper"] + R["address_lower"]:
+        elif hit("address_lower", R["address_lower"], rng):
             line = line.lower()
             noise.append(("address", "address_lower"))
-        if rng.random() < R["address_spaces"]:
+        if hit("address_spaces", R["address_spaces"], rng):
             line = line.replace(" ", "  ", 1) + " "
             noise.append(("address", "address_spaces"))
         out["address"] = line
 
         pc = a.postcode
-        if "0" in pc and rng.random() < R["postcode_letter_o"]:
+        if "0" in pc and hit("postcode_letter_o", R["postcode_letter_o"], rng):
             pc = pc.replace("0", "O")
             noise.append(("postcode", "postcode_letter_o"))
-        if rng.random() < R["postcode_no_space"]:
+        if hit("postcode_no_space", R["postcode_no_space"], rng):
             pc = pc.replace(" ", "")
             noise.append(("postcode", "postcode_no_space"))
-        if rng.random() < R["postcode_lower"]:
+        if hit("postcode_lower", R["postcode_lower"], rng):
             pc = pc.lower()
             noise.append(("postcode", "postcode_lower"))
         out["postcode"] = pc
 
-        if "uprn" in spec.column_names:
-            present = rng.random() < R[f"uprn_present_{rec.feed}"]
+        if "uprn" in _COLUMNS[rec.feed]:
+            present = not hit("uprn_missing", 1 - R[f"uprn_present_{rec.feed}"], rng)
             uprn = a.uprn if present else ""
             if not present:
                 noise.append(("uprn", "uprn_missing"))
-            elif len(uprn) < 12 and rng.random() < R["uprn_zero_padded"]:
+            elif len(uprn) < 12 and hit("uprn_zero_padded", R["uprn_zero_padded"], rng):
                 uprn = uprn.zfill(12)
                 noise.append(("uprn", "uprn_zero_padded"))
             out["uprn"] = uprn
@@ -322,20 +380,25 @@ class Renderer:
         out: dict[str, str],
         noise: Noise,
     ) -> None:
-        if rec.feed == "school_census" and rng.random() < R["upn_lower"]:
+        hit = self._hit
+        if rec.feed == "school_census" and hit("upn_lower", R["upn_lower"], rng):
             out["upn"] = out["upn"].lower()
             noise.append(("upn", "upn_lower"))
-        if rng.random() < R["key_spaces"]:
+        if hit("key_spaces", R["key_spaces"], rng):
             string_keys = [k for k in spec.key if spec.column(k).kind == "string"]
             k = rng.choice(string_keys)
             out[k] = rng.choice((" ", "  ")) + out[k] + rng.choice(("", " "))
             noise.append((k, "key_spaces"))
         end = END_OF.get(rec.feed)
-        if end is not None and values.get(end[0]) is None and rng.random() < R["end_before_start"]:
+        if (
+            end is not None
+            and values.get(end[0]) is None
+            and hit("end_before_start", R["end_before_start"], rng)
+        ):
             start = values[end[1]]
             out[end[0]] = fmt_date(start - timedelta(days=rng.randint(1, 60)), style)
             noise.append((end[0], "end_before_start"))
-        elif rng.random() < R["optional_date_invalid"]:
+        elif hit("optional_date_invalid", R["optional_date_invalid"], rng):
             dob_col = spec.person_columns.get("dob")
             optional = [
                 c.name
