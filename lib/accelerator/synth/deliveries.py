@@ -239,21 +239,22 @@ class DeliveryBuilder:
         return max(minimum, round(rate * n))
 
     def _plan_header_only(self) -> None:
+        """Some partners send a header-only file for a month and catch up the month after
+        (at most one such delivery per authority and feed)."""
         rng = self.rng
         n_total = sum(len(ds) for ds in self.by_feed.values())
-        cands = [
-            d
-            for (a, f), ds in sorted(self.by_feed.items())
-            if f in ("health_services", "police_incidents", "dwp_benefits")
-            for d in ds[2:-2]
+        keys = [
+            k for k in sorted(self.by_feed) if k[1] in ("health_services", "police_incidents", "dwp_benefits")
         ]
-        for d in rng.sample(cands, min(len(cands), self._count("header_only", n_total))):
+        for key in rng.sample(keys, min(len(keys), self._count("header_only", n_total))):
+            d = rng.choice(self.by_feed[key][2:-2])
             d.skip = True
             d.defect = "header_only"
 
     def _assign(self) -> None:
         rng = random.Random(f"{self.seed}:assign")
         extracts = {k: [d.extract_date for d in ds] for k, ds in self.by_feed.items()}
+        resends: list[tuple[Delivery, Row]] = []
         for rec in self.records:
             key = (rec.authority, rec.feed)
             ds, ex = self.by_feed[key], extracts[key]
@@ -267,15 +268,20 @@ class DeliveryBuilder:
                 placed[i] = vals
             if not placed:
                 continue
+            for i in sorted(placed):
+                ds[i].rows.append(Row(rec, placed[i]))
             if rng.random() < VALUE_RATES["resent_unchanged"]:
                 j = max(placed)
                 k = j + 1
                 while k < len(ds) and ds[k].skip:
                     k += 1
                 if k < len(ds):
-                    placed[k] = placed[j]
-            for i in sorted(placed):
-                ds[i].rows.append(Row(rec, placed[i]))
+                    resends.append((ds[k], Row(rec, placed[j])))
+        # a record sent again unchanged rides along with other records, never alone (a delivery of
+        # nothing but re-sent rows could repeat an earlier file byte for byte: a DUPLICATE)
+        for d, row in resends:
+            if any(r.rec is not row.rec for r in d.rows) and all(r.rec is not row.rec for r in d.rows):
+                d.rows.append(row)
 
     # ------------------------------------------------------------ breakages
     def _plan_breakages(self) -> None:
