@@ -15,6 +15,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import pandas as pd
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -26,7 +27,7 @@ from accelerator.config import RunContext, Settings
 from accelerator.feeds import FEEDS, PERSON_FEEDS
 from accelerator.io.delta import BASE_PROPERTIES, append, col, ensure_table, in_list, is_delta
 from accelerator.io.lake import Lake
-from accelerator.silver.quality import METRICS_SCHEMA, METRICS_STATS, delivery_metrics
+from accelerator.silver.quality import METRICS_SCHEMA, METRICS_STATS, delivery_metrics, log_metrics
 from accelerator.silver.transform import standardise_feed
 
 APPLIED_SCHEMA = T.StructType(
@@ -95,7 +96,7 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
     log = read_log(spark, lake)
     assert log is not None
 
-    def apply(key: tuple[str, str]) -> DataFrame:
+    def apply(key: tuple[str, str]) -> pd.DataFrame:
         authority, feed = key
         deliveries = pending[key]
         last_full = max((i for i, d in enumerate(deliveries) if d["full_refresh"]), default=None)
@@ -131,7 +132,8 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
             )
         result.applied[key] = [str(d["delivery_id"]) for d in pending[key]]
         result.rows_written[key] = current.count()
-        metrics = delivery_metrics(rows, feed, ctx.run_id)
+        # Metrics are small: bring them to the driver now rather than union 100 query plans later.
+        metrics: pd.DataFrame = delivery_metrics(rows, feed, ctx.run_id).toPandas()
         rows.unpersist()
         return metrics
 
@@ -139,15 +141,14 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
         metric_frames = list(pool.map(apply, sorted(pending)))
 
     ensure_table(spark, lake.platform("dq_metrics"), METRICS_SCHEMA, stats_columns=METRICS_STATS)
-    metrics = metric_frames[0]
-    for m in metric_frames[1:]:
-        metrics = metrics.unionByName(m)
-    quarantine_metrics = log.where(
-        F.col("delivery_id").isin(*[i for ids in result.applied.values() for i in ids])
-    )
-    from accelerator.silver.quality import log_metrics
-
-    append(metrics.unionByName(log_metrics(quarantine_metrics, ctx.run_id)), lake.platform("dq_metrics"))
+    applied_ids = [i for ids in result.applied.values() for i in ids]
+    from_log: pd.DataFrame = log_metrics(
+        log.where(in_list("delivery_id", applied_ids)), ctx.run_id
+    ).toPandas()
+    all_metrics = pd.concat([*metric_frames, from_log], ignore_index=True)[
+        [f.name for f in METRICS_SCHEMA.fields]
+    ]
+    append(spark.createDataFrame(all_metrics, METRICS_SCHEMA), lake.platform("dq_metrics"))
     build_person_record(spark, lake)
     applied = [{**d, "run_id": ctx.run_id} for key in sorted(pending) for d in pending[key]]
     ensure_table(
