@@ -24,9 +24,16 @@ COMMON_CONF: Mapping[str, str] = {
 
 
 def local_jars(jars_dir: str | Path) -> list[str]:
-    """The Delta jars fetched by ``make setup`` (infra/spark/pom.xml)."""
+    """The Delta jars fetched by ``make setup`` (infra/spark/pom.xml), and Splink's string
+    similarity UDF jar shipped in its wheel (``jaro_winkler`` for the Spark linkage backend)."""
     folder = Path(jars_dir)
     jars = sorted(str(p.resolve()) for p in folder.glob("*.jar"))
+    try:
+        from splink.internals.spark.jar_location import similarity_jar_location
+
+        jars.append(similarity_jar_location())
+    except ImportError:  # pragma: no cover - splink is a dependency; Synapse adds the jar itself
+        pass
     if not any("delta-spark" in j for j in jars):
         raise FileNotFoundError(
             f"no delta-spark jar in {folder.resolve()}: run `make setup` (it fetches them with mvn)"

@@ -1,0 +1,363 @@
+"""The probabilistic person model (Splink), its input columns and its two backends.
+
+Input: one row per person-level record (``silver/_platform/person_record``) prepared by
+:func:`prepare` into plain strings and integers, so that the same SQL runs on DuckDB (the driver,
+fast at feed scale) and on Spark (the scale-out path on Synapse).
+
+Evidence (outcomes.md "People"), strongest first:
+
+1. a shared valid NHS number, UPN or NI number: a comparison with fixed, large but finite weight;
+   a *different* valid identifier of the same kind is strong evidence against (twins);
+2. the same partner reference within one partner: fixed, large weight;
+3. names, date of birth, sex and address: m probabilities estimated from record pairs that share
+   a valid identifier (not from EM, which on household data learns "same household" rather than
+   "same person"), u probabilities from random pairs, term-frequency adjusted names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from accelerator.linkage.nicknames import NICKNAMES
+
+MODEL_VERSION = "person-model-1"
+Backend = Literal["duckdb", "spark"]
+
+PREPARED_COLUMNS = (
+    "unique_id",
+    "authority",
+    "feed",
+    "record_key",
+    "forename",
+    "surname",
+    "forename_canon",
+    "dob",
+    "dob_days",
+    "dob_swap",
+    "sex",
+    "postcode",
+    "outward",
+    "address",
+    "house_street",
+    "uprn",
+    "nhs",
+    "upn",
+    "nino",
+    "ref",
+    "id_label",
+    "is_new",
+)
+
+
+def node_key(authority: Column | str, feed: Column | str, record_key: Column | str) -> Any:
+    return F.concat_ws("|", authority, feed, record_key)
+
+
+def prepare(records: DataFrame, *, new_keys: DataFrame | None = None) -> DataFrame:
+    """person_record rows → the model's input columns (one row per record, ``unique_id`` =
+    ``authority|feed|record_key``). ``new_keys`` (a frame of unique_id) marks the records an
+    incremental run must score; without it every record is new."""
+    nick = F.create_map(*[F.lit(x) for k, v in sorted(NICKNAMES.items()) for x in (k, v)])
+    fore, sur = F.col("person_forename_match"), F.col("person_surname_match")
+    dob = F.col("person_dob")
+    out = records.select(
+        node_key(F.col("authority"), F.col("feed"), F.col("record_key")).alias("unique_id"),
+        "authority",
+        "feed",
+        "record_key",
+        fore.alias("forename"),
+        sur.alias("surname"),
+        F.coalesce(nick[fore], fore).alias("forename_canon"),
+        F.date_format(dob, "yyyy-MM-dd").alias("dob"),
+        F.datediff(dob, F.lit("1900-01-01").cast("date")).alias("dob_days"),
+        F.when(F.dayofmonth(dob) <= 12, F.date_format(dob, "yyyy-dd-MM")).alias("dob_swap"),
+        F.col("person_sex").alias("sex"),
+        F.col("postcode_norm").alias("postcode"),
+        F.split(F.col("postcode_norm"), " ").getItem(0).alias("outward"),
+        F.col("address_norm").alias("address"),
+        F.when(
+            F.col("address_house_number").isNotNull(),
+            F.concat_ws(" ", F.col("address_house_number"), F.col("address_street")),
+        ).alias("house_street"),
+        F.col("uprn_norm").alias("uprn"),
+        F.col("nhs_number_valid").alias("nhs"),
+        F.col("upn_valid").alias("upn"),
+        F.col("nino_valid").alias("nino"),
+        F.col("person_ref").alias("ref"),
+        F.coalesce("nhs_number_valid", "upn_valid", "nino_valid").alias("id_label"),
+    )
+    if new_keys is None:
+        return out.withColumn("is_new", F.lit(1))
+    flagged = new_keys.select("unique_id", F.lit(1).alias("is_new"))
+    return out.join(flagged, "unique_id", "left").withColumn("is_new", F.coalesce("is_new", F.lit(0)))
+
+
+def _lr(sql: str) -> str:
+    """Comparison levels name the two sides ``col_l`` and ``col_r`` (blocking rules use l./r.)."""
+    return re.sub(r"\b([lr])\.([a-z_]+)", r"\2_\1", sql)
+
+
+def _identifier_levels() -> list[Any]:
+    kinds = ("nhs", "upn", "nino")
+    none_both = " AND ".join(f"(l.{k} IS NULL OR r.{k} IS NULL)" for k in kinds)
+    differ = " OR ".join(f"l.{k} <> r.{k}" for k in kinds)
+    same = " OR ".join(f"l.{k} = r.{k}" for k in kinds)
+    return [
+        {"sql_condition": _lr(none_both), "label_for_charts": "no identifier on both", "is_null_level": True},
+        {
+            "sql_condition": _lr(differ),
+            "label_for_charts": "different valid identifier",
+            "m_probability": 0.0005,
+            "u_probability": 0.9999,
+            "fix_m_probability": True,
+            "fix_u_probability": True,
+        },
+        {
+            "sql_condition": _lr(same),
+            "label_for_charts": "same valid identifier",
+            "m_probability": 0.9995,
+            "u_probability": 0.000001,
+            "fix_m_probability": True,
+            "fix_u_probability": True,
+        },
+        {
+            "sql_condition": "ELSE",
+            "label_for_charts": "else",
+            "m_probability": 0.5,
+            "u_probability": 0.5,
+            "fix_m_probability": True,
+            "fix_u_probability": True,
+        },
+    ]
+
+
+def _ref_levels() -> list[Any]:
+    return [
+        {
+            "sql_condition": _lr("l.ref IS NULL OR r.ref IS NULL"),
+            "label_for_charts": "no reference",
+            "is_null_level": True,
+        },
+        {
+            "sql_condition": _lr("l.ref = r.ref"),
+            "label_for_charts": "same partner reference",
+            "m_probability": 0.9,
+            "u_probability": 0.00001,
+            "fix_m_probability": True,
+            "fix_u_probability": True,
+        },
+        {
+            "sql_condition": _lr("l.feed = r.feed AND l.ref <> r.ref"),
+            "label_for_charts": "another reference of the same partner",
+            "m_probability": 0.08,
+            "u_probability": 0.99,
+            "fix_m_probability": True,
+            "fix_u_probability": True,
+        },
+        {
+            "sql_condition": "ELSE",
+            "label_for_charts": "different partners",
+            "m_probability": 0.5,
+            "u_probability": 0.5,
+            "fix_m_probability": True,
+            "fix_u_probability": True,
+        },
+    ]
+
+
+def settings(*, blocking_filter: str | None = None) -> Any:
+    """The Splink settings (a SettingsCreator). ``blocking_filter`` is added to every blocking
+    rule (an incremental run scores only pairs with a new record)."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator
+
+    def name_comparison(col: str, other: str) -> Any:
+        return cl.CustomComparison(
+            output_column_name=col,
+            comparison_levels=[
+                cll.NullLevel(col),
+                cll.ExactMatchLevel(col, term_frequency_adjustments=True),
+                cll.ColumnsReversedLevel(col, other).configure(label_for_charts="swapped with " + other),
+                *(
+                    [
+                        cll.ExactMatchLevel("forename_canon").configure(
+                            label_for_charts="same canonical forename"
+                        )
+                    ]
+                    if col == "forename"
+                    else []
+                ),
+                cll.JaroWinklerLevel(col, 0.92),
+                cll.JaroWinklerLevel(col, 0.80),
+                cll.ElseLevel(),
+            ],
+        )
+
+    dob = cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob"),
+            cll.CustomLevel(_lr("abs(l.dob_days - r.dob_days) <= 1"), "one day apart"),
+            cll.CustomLevel(_lr("l.dob_swap = r.dob"), "day and month swapped"),
+            cll.CustomLevel(_lr("substr(l.dob, 1, 7) = substr(r.dob, 1, 7)"), "same year and month"),
+            cll.CustomLevel(_lr("substr(l.dob, 1, 4) = substr(r.dob, 1, 4)"), "same year"),
+            cll.ElseLevel(),
+        ],
+    )
+    address = cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            cll.CustomLevel(
+                _lr(
+                    "(l.uprn IS NULL OR r.uprn IS NULL) AND (l.address IS NULL OR r.address IS NULL) "
+                    "AND (l.postcode IS NULL OR r.postcode IS NULL)"
+                ),
+                "no address",
+            ).configure(is_null_level=True),
+            cll.CustomLevel(_lr("l.uprn = r.uprn"), "same UPRN"),
+            cll.CustomLevel(
+                _lr("l.address = r.address AND l.postcode = r.postcode"), "same address and postcode"
+            ),
+            cll.CustomLevel(_lr("l.house_street = r.house_street"), "same house number and street"),
+            cll.CustomLevel(_lr("l.postcode = r.postcode"), "same postcode"),
+            cll.CustomLevel(_lr("l.outward = r.outward"), "same postcode district"),
+            cll.ElseLevel(),
+        ],
+    )
+    rules: list[Any] = [
+        "l.nhs = r.nhs",
+        "l.upn = r.upn",
+        "l.nino = r.nino",
+        "l.ref = r.ref",
+        "l.dob = r.dob",
+        "l.dob_swap = r.dob",
+        "l.surname = r.surname AND l.forename_canon = r.forename_canon",
+        "l.postcode = r.postcode AND l.forename_canon = r.forename_canon",
+        "l.forename = r.surname AND l.surname = r.forename",
+    ]
+    if blocking_filter:
+        rules = [f"({r}) AND ({blocking_filter})" for r in rules]
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            cl.CustomComparison(output_column_name="identifiers", comparison_levels=_identifier_levels()),
+            cl.CustomComparison(output_column_name="partner_ref", comparison_levels=_ref_levels()),
+            name_comparison("forename", "surname"),
+            name_comparison("surname", "forename"),
+            dob,
+            cl.ExactMatch("sex"),
+            address,
+        ],
+        blocking_rules_to_generate_predictions=rules,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=True,
+        additional_columns_to_retain=[],
+        max_iterations=0,
+    )
+
+
+@dataclass
+class Scored:
+    """Scored pairs: unique_id_l, unique_id_r, match_weight, by_identifier (pandas)."""
+
+    pairs: Any  # pandas.DataFrame
+    model_json: str
+
+
+def _db_api(backend: Backend, spark: Any) -> Any:
+    if backend == "duckdb":
+        from splink import DuckDBAPI
+
+        return DuckDBAPI()
+    from splink import SparkAPI
+
+    return SparkAPI(spark_session=spark, break_lineage_method="persist")
+
+
+def _register(db_api: Any, backend: Backend, prepared: DataFrame) -> Any:
+    if backend == "duckdb":
+        return db_api.register(prepared.toPandas(), dataset_display_name="person_record")
+    return db_api.register(prepared, dataset_display_name="person_record")
+
+
+def train(prepared: DataFrame, *, backend: Backend, spark: Any, seed: int = 42) -> str:
+    """Estimate the model from the data and return it as Splink JSON (saved with the run)."""
+    from splink import Linker
+
+    db_api = _db_api(backend, spark)
+    linker = Linker(_register(db_api, backend, prepared), settings(), log_level=None)
+    det: list[Any] = ["l.nhs = r.nhs", "l.upn = r.upn", "l.nino = r.nino"]
+    linker.training.estimate_probability_two_random_records_match(det, recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
+    linker.training.estimate_m_from_label_column("id_label")
+    model = linker.misc.save_model_to_json()
+    model["model_version"] = MODEL_VERSION
+    return json.dumps(model, sort_keys=True, default=str)
+
+
+def score(
+    prepared: DataFrame,
+    model_json: str,
+    *,
+    backend: Backend,
+    spark: Any,
+    min_weight: float,
+    incremental: bool = False,
+) -> Any:
+    """Score the blocked pairs (only pairs with a new record when ``incremental``) and return
+    those with match_weight ≥ ``min_weight`` as pandas: unique_id_l, unique_id_r, match_weight,
+    by_identifier."""
+    from splink import Linker
+
+    model = json.loads(model_json)
+    model.pop("model_version", None)
+    model["retain_intermediate_calculation_columns"] = True  # mw_identifiers is read below
+    if incremental:
+        rules = model["blocking_rules_to_generate_predictions"]
+        flt = "l.is_new = 1 OR r.is_new = 1"
+        model["blocking_rules_to_generate_predictions"] = [
+            {**r, "blocking_rule": f"({r['blocking_rule']}) AND ({flt})"}
+            if isinstance(r, dict)
+            else f"({r}) AND ({flt})"
+            for r in rules
+        ]
+    db_api = _db_api(backend, spark)
+    linker = Linker(_register(db_api, backend, prepared), model, log_level=None)
+    predictions = linker.inference.predict(threshold_match_weight=min_weight)
+    cols = ["unique_id_l", "unique_id_r", "match_weight", "mw_identifiers"]
+    if backend == "duckdb":
+        df = predictions.as_pandas_dataframe()[cols]
+    else:
+        df = predictions.as_spark_dataframe().select(*cols).toPandas()
+    # Splink keeps each comparison's match weight: only "same valid identifier" is strongly positive.
+    df["by_identifier"] = df["mw_identifiers"] > 15
+    return df.drop(columns=["mw_identifiers"])
+
+
+def comparison_levels(model_json: str) -> Sequence[dict[str, Any]]:
+    """(comparison, level, m, u) for the linkage report."""
+    model = json.loads(model_json)
+    out = []
+    for comp in model["comparisons"]:
+        for lvl in comp["comparison_levels"]:
+            if lvl.get("is_null_level"):
+                continue
+            out.append(
+                {
+                    "comparison": comp["output_column_name"],
+                    "level": lvl.get("label_for_charts", lvl["sql_condition"]),
+                    "m": lvl.get("m_probability"),
+                    "u": lvl.get("u_probability"),
+                }
+            )
+    return out
