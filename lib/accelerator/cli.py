@@ -18,7 +18,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from accelerator.config import RunContext, Settings
-
 from accelerator.governance.cli import app as acl_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -79,10 +78,17 @@ def _run(landing: str, lake: str, as_of: date) -> None:
             ctx,
             on_total=lambda n: progress.update(task, total=n),
             on_outcome=lambda o: progress.update(task, advance=1, description=f"bronze: {o.ref.delivery_id}"),
+            on_stage=lambda s: progress.update(task, description=f"{s}: running"),
         )
-        progress.update(task, description="bronze: written")
+        progress.update(task, description="done")
     console.print(f"run {ctx.run_id} as of {as_of}")
     console.print(bronze_table(result.bronze))
+    people, families = result.people, result.families
+    console.print(
+        f"silver: {result.silver.changed_tables} tables updated; linkage: {people.records} records → "
+        f"{people.people} people ({people.links} links, {people.scored_records} records scored, "
+        f"churn {people.churn:.2%}); {families.families} families"
+    )
 
 
 def bronze_table(result: object) -> Table:

@@ -30,7 +30,7 @@ class Settings:
     environment: str = "local"
     jars_dir: str | None = None
     linkage_backend: LinkageBackend = "duckdb"
-    match_weight_threshold: float = 12.0
+    match_weight_threshold: float = 6.0
     max_cluster_size: int = 400
     spark_conf: dict[str, str] = field(default_factory=dict)
 

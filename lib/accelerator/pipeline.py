@@ -15,6 +15,8 @@ from accelerator.bronze.deliveries import Outcome
 from accelerator.bronze.land import BronzeResult, run_bronze
 from accelerator.config import RunContext, Settings
 from accelerator.io.storage import Storage, storage_for
+from accelerator.linkage.families import FamilyResult, run_families
+from accelerator.linkage.people import LinkageResult, run_people
 from accelerator.silver.build import SilverResult, run_silver
 
 
@@ -22,6 +24,8 @@ from accelerator.silver.build import SilverResult, run_silver
 class PipelineResult:
     bronze: BronzeResult
     silver: SilverResult
+    people: LinkageResult
+    families: FamilyResult
 
 
 def run(
@@ -32,9 +36,22 @@ def run(
     storage: Storage | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> PipelineResult:
-    """Bronze for every pending delivery, then silver for every delivery not yet applied."""
+    """Bronze for every pending delivery, silver for every delivery not yet applied, then
+    linkage of people and families as of ``ctx.as_of``."""
+
+    def stage(name: str) -> None:
+        if on_stage:
+            on_stage(name)
+
     store = storage or storage_for(settings.landing_root, spark)
+    stage("bronze")
     bronze = run_bronze(spark, settings, ctx, store, on_outcome=on_outcome, on_total=on_total)
+    stage("silver")
     silver = run_silver(spark, settings, ctx)
-    return PipelineResult(bronze=bronze, silver=silver)
+    stage("people")
+    people = run_people(spark, settings, ctx)
+    stage("families")
+    families = run_families(spark, settings, ctx)
+    return PipelineResult(bronze=bronze, silver=silver, people=people, families=families)
