@@ -89,6 +89,28 @@ def _run(landing: str, lake: str, as_of: date) -> None:
         f"{people.people} people ({people.links} links, {people.scored_records} records scored, "
         f"churn {people.churn:.2%}); {families.families} families"
     )
+    console.print(gold_table(result.gold))
+
+
+def gold_table(result: object) -> Table:
+    """Per authority: families, eligible families, and families per headline."""
+    from accelerator.gold.build import GoldResult
+    from accelerator.gold.rules import HEADLINES
+
+    assert isinstance(result, GoldResult)
+    table = Table(title="Gold: families by authority")
+    table.add_column("authority")
+    for col in ("families", "eligible", *[f"h{n:02d}" for n in HEADLINES]):
+        table.add_column(col, justify="right")
+    for authority in sorted(result.families):
+        counts = result.headline_counts[authority]
+        table.add_row(
+            authority,
+            str(result.families[authority]),
+            str(result.eligible[authority]),
+            *[str(counts[name]) for name in HEADLINES.values()],
+        )
+    return table
 
 
 def bronze_table(result: object) -> Table:

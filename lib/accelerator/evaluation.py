@@ -79,3 +79,63 @@ def score_families(
     )
     both["pred_family"] = both["pred_family"].fillna("missing:" + both["person_id"])
     return pairwise(both, predicted="pred_family", truth="family_id")
+
+
+@dataclass(frozen=True)
+class FlagScore:
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    positives: int
+
+
+def flag_score(pred: pd.Series, truth: pd.Series) -> FlagScore:
+    p, t = pred.astype(bool), truth.astype(bool)
+    tp = int((p & t).sum())
+    fp = int((p & ~t).sum())
+    fn = int((~p & t).sum())
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return FlagScore(float((p == t).mean()) if len(p) else 1.0, precision, recall, f1, int(t.sum()))
+
+
+def score_gold(
+    gold_family: pd.DataFrame,
+    gold_members: pd.DataFrame,
+    xref: pd.DataFrame,
+    truth_records: pd.DataFrame,
+    truth_families: pd.DataFrame,
+    truth_headlines: pd.DataFrame,
+) -> dict[str, FlagScore]:
+    """Per true family: the gold family holding most of its members (by their records), its
+    flags against the true flags; one score per headline and for eligibility."""
+    t = truth_records[truth_records["person_id"].notna() & (truth_records["person_id"] != "")]
+    m = t.merge(
+        xref[["authority", "feed", "record_key", "person_id"]].rename(columns={"person_id": "pred_person"}),
+        on=["authority", "feed", "record_key"],
+    )
+    m = m.merge(
+        gold_members[["person_id", "family_id"]].rename(
+            columns={"person_id": "pred_person", "family_id": "pred_family"}
+        ),
+        on="pred_person",
+    )
+    m = m.merge(truth_families[["person_id", "family_id"]], on="person_id")
+    best = (
+        m.groupby(["family_id", "pred_family"])
+        .size()
+        .reset_index(name="n")
+        .sort_values(["family_id", "n", "pred_family"], ascending=[True, False, True])
+        .drop_duplicates("family_id")
+    )
+    flags = [c for c in truth_headlines.columns if c.startswith("h") and c[1:3].isdigit()] + ["eligible"]
+    truth = truth_headlines[["family_id", *flags]].copy()
+    for c in flags:
+        truth[c] = truth[c].astype(str).str.lower().isin(["true", "1"])
+    pred = gold_family[["family_id", *flags]].rename(columns={"family_id": "pred_family"})
+    joined = truth.merge(best[["family_id", "pred_family"]], on="family_id", how="left").merge(
+        pred, on="pred_family", how="left", suffixes=("", "_pred")
+    )
+    return {c: flag_score(joined[f"{c}_pred"].fillna(False), joined[c]) for c in flags}

@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 from accelerator.bronze.deliveries import Outcome
 from accelerator.bronze.land import BronzeResult, run_bronze
 from accelerator.config import RunContext, Settings
+from accelerator.gold.build import GoldResult, run_gold
 from accelerator.io.storage import Storage, storage_for
 from accelerator.linkage.families import FamilyResult, run_families
 from accelerator.linkage.people import LinkageResult, run_people
@@ -26,6 +27,7 @@ class PipelineResult:
     silver: SilverResult
     people: LinkageResult
     families: FamilyResult
+    gold: GoldResult
 
 
 def run(
@@ -38,8 +40,8 @@ def run(
     on_total: Callable[[int], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> PipelineResult:
-    """Bronze for every pending delivery, silver for every delivery not yet applied, then
-    linkage of people and families as of ``ctx.as_of``."""
+    """Bronze for every pending delivery, silver for every delivery not yet applied, linkage of
+    people and families as of ``ctx.as_of``, then gold for every authority."""
 
     def stage(name: str) -> None:
         if on_stage:
@@ -54,4 +56,6 @@ def run(
     people = run_people(spark, settings, ctx)
     stage("families")
     families = run_families(spark, settings, ctx)
-    return PipelineResult(bronze=bronze, silver=silver, people=people, families=families)
+    stage("gold")
+    gold = run_gold(spark, settings, ctx)
+    return PipelineResult(bronze=bronze, silver=silver, people=people, families=families, gold=gold)

@@ -180,6 +180,7 @@ PERSON_RECORD_COLUMNS = (
     "upn_valid",
     "nino_valid",
     "postcode_norm",
+    "address",
     "address_norm",
     "address_flat",
     "address_house_number",
