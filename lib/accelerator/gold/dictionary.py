@@ -1,6 +1,7 @@
 """The gold data dictionary: every published column with its type and description.
 
-One source for the column comments written into the Delta tables, for ``docs/gold.md`` and for
+One source for the column comments written into the Delta tables, for ``docs/gold.md`` and the
+serverless SQL views (``gold.docs``, ``gold.sql``), and for
 the test that checks gold against outputs.md.
 """
 
@@ -176,20 +177,3 @@ def schema(table: str) -> T.StructType:
     return T.StructType(
         [T.StructField(name, dtype, True, {"comment": text}) for name, dtype, text in TABLES[table][1]]
     )
-
-
-def markdown() -> str:
-    """docs/gold.md, generated from this dictionary."""
-    lines = [
-        "# Gold tables",
-        "",
-        "Generated from `lib/accelerator/gold/dictionary.py` (`accelerator docs gold`). Every table is a",
-        "plain Delta table at `gold/<authority>/<table>`: reader protocol 1, writer protocol 2, no table",
-        "features (no deletion vectors, column mapping or timestamp_ntz), column comments as below.",
-        "",
-    ]
-    for table, (grain, columns) in TABLES.items():
-        lines += [f"## `{table}`", "", grain, "", "| column | type | description |", "|---|---|---|"]
-        lines += [f"| `{n}` | {t.simpleString()} | {d} |" for n, t, d in columns]
-        lines.append("")
-    return "\n".join(lines)
