@@ -225,7 +225,19 @@ def _housing(df: DataFrame, w: Window) -> DataFrame:
 
 
 def _arrears(df: DataFrame, w: Window) -> DataFrame:
-    rows = _case_rows(df, w).where(F.col("arrears_date").isNotNull())
+    """The member's own RENT_ARREARS record as evidence where they have one, else their latest
+    record on the case (a member joins the case through any of its rows)."""
+    own = (
+        df.where(w.within(F.col("status_date")) & (F.col("status") == "RENT_ARREARS"))
+        .groupBy("authority", "case_ref", "person_id")
+        .agg(F.max_by("record_key", "status_date").alias("arrears_key"))
+    )
+    rows = (
+        _case_rows(df, w)
+        .where(F.col("arrears_date").isNotNull())
+        .join(own, ["authority", "case_ref", "person_id"], "left")
+        .withColumn("record_key", F.coalesce("arrears_key", "record_key"))
+    )
     return _out(rows, "housing", F.col("arrears_date"), F.lit("rent arrears on the housing case"))
 
 
