@@ -1,0 +1,281 @@
+"""The data engineers' daily questions, as functions the question notebooks call.
+
+- :func:`family_view`: one family of an authority and the evidence behind each headline (gold of
+  that authority only: an authority's custodians can run it as themselves).
+- :func:`person_linkage`: why a person's records were linked, the pairs scored for them (above and
+  below the match threshold) and how their person id changed; with :func:`linkage_report`, the
+  run-level linkage report. These read ``silver/_platform`` (pipeline identity only), and show
+  another authority's record as its feed and date only, as gold does (custodianship.md).
+- :func:`partner_quality`: data quality by partner (authority and feed): delivery statuses,
+  quarantine reasons and the data-quality metrics of silver. Counts only, no personal data.
+
+Every function returns DataFrames (``display`` them in a notebook); nothing here writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from accelerator.config import Settings
+from accelerator.feeds import AUTHORITIES
+from accelerator.io.delta import is_delta
+from accelerator.io.lake import Lake
+from accelerator.linkage.model import node_key
+
+
+def _authority(authority: str) -> str:
+    a = authority.strip().lower()
+    if a not in AUTHORITIES:
+        raise ValueError(f"unknown authority {authority!r}; expected one of {', '.join(AUTHORITIES)}")
+    return a
+
+
+def _load(spark: SparkSession, path: str) -> DataFrame:
+    if not is_delta(spark, path):
+        raise FileNotFoundError(f"{path}: no Delta table (has the stage that writes it run?)")
+    return spark.read.format("delta").load(path)
+
+
+# ------------------------------------------------------------------------------ one family
+
+
+@dataclass
+class FamilyView:
+    family: DataFrame
+    members: DataFrame
+    evidence: DataFrame
+    timeline: DataFrame
+
+
+def family_view(
+    spark: SparkSession, settings: Settings, *, authority: str, family_id: str = "", person_id: str = ""
+) -> FamilyView:
+    """One family of ``authority`` from its gold tables: by ``family_id``, or the family of
+    ``person_id``. Headline evidence is ordered by headline then date; the timeline by date."""
+    a = _authority(authority)
+    lake = Lake(settings.lake_root)
+    members_all = _load(spark, lake.gold(a, "family_member"))
+    if not family_id:
+        if not person_id:
+            raise ValueError("give family_id or person_id")
+        rows = members_all.where(F.col("person_id") == person_id).select("family_id").distinct().collect()
+        if not rows:
+            raise LookupError(f"{person_id} is in no family of {a}")
+        family_id = rows[0].family_id
+    pick = F.col("family_id") == family_id
+    family = _load(spark, lake.gold(a, "family")).where(pick)
+    members = members_all.where(pick).orderBy(F.col("age").desc_nulls_last(), "person_id")
+    evidence = (
+        _load(spark, lake.gold(a, "headline_evidence"))
+        .where(pick)
+        .orderBy("headline", F.col("event_date").desc_nulls_last(), "person_id")
+    )
+    timeline = _load(spark, lake.gold(a, "child_timeline")).where(pick).orderBy("person_id", "event_date")
+    return FamilyView(family, members, evidence, timeline)
+
+
+# ---------------------------------------------------------------------------------- linkage
+
+
+@dataclass
+class PersonLinkage:
+    records: DataFrame
+    """One row per record linked into the person; another authority's as feed and date only."""
+    pairs: DataFrame
+    """Every stored pair touching those records: weight, whether over the threshold, and the person
+    id of the other record (a near miss shows another person's id)."""
+    changes: DataFrame
+    """MERGE / SPLIT / NEW events of this person id, and redirects to or from it."""
+
+
+def person_linkage(
+    spark: SparkSession, settings: Settings, *, person_id: str, authority: str
+) -> PersonLinkage:
+    """Linkage diagnostics of one person for the custodians of ``authority``."""
+    a = _authority(authority)
+    lake = Lake(settings.lake_root)
+    xref = _load(spark, lake.platform("person_xref")).select("feed", "authority", "record_key", "person_id")
+    xref = xref.withColumn("unique_id", node_key(F.col("authority"), F.col("feed"), F.col("record_key")))
+    mine = xref.where(F.col("person_id") == person_id)
+    own = F.col("authority") == F.lit(a)
+    record_cols = ["person_forename", "person_surname", "person_dob", "postcode_norm", "nhs_number_valid"]
+    records = (
+        _load(spark, lake.platform("person_record"))
+        .join(mine, ["feed", "authority", "record_key"])
+        .select(
+            "person_id",
+            "feed",
+            "event_date",
+            own.alias("held_by_this_authority"),
+            F.when(own, F.col("record_key")).alias("record_key"),
+            *[F.when(own, F.col(c)).alias(c) for c in record_cols],
+            "unique_id",
+        )
+        .orderBy("event_date", "feed")
+    )
+    ids = mine.select("unique_id")
+    links = _load(spark, lake.platform("person_links"))
+    other = xref.select(
+        F.col("unique_id").alias("other_id"),
+        F.col("person_id").alias("other_person_id"),
+        F.col("feed").alias("other_feed"),
+        (F.col("authority") == F.lit(a)).alias("other_held_by_this_authority"),
+    )
+    touching = (
+        links.join(ids.withColumnRenamed("unique_id", "unique_id_l"), "unique_id_l")
+        .select(
+            F.col("unique_id_l").alias("unique_id"),
+            F.col("unique_id_r").alias("other_id"),
+            "match_weight",
+            "by_identifier",
+        )
+        .unionByName(
+            links.join(ids.withColumnRenamed("unique_id", "unique_id_r"), "unique_id_r").select(
+                F.col("unique_id_r").alias("unique_id"),
+                F.col("unique_id_l").alias("other_id"),
+                "match_weight",
+                "by_identifier",
+            )
+        )
+    )
+    pairs = (
+        touching.join(other, "other_id", "left")
+        .withColumn("linked", F.col("match_weight") >= F.lit(settings.match_weight_threshold))
+        .withColumn("same_person", F.col("other_person_id") == F.lit(person_id))
+        .orderBy(F.col("match_weight").desc())
+    )
+    changes = _changes(spark, lake, person_id)
+    return PersonLinkage(records, pairs, changes)
+
+
+def _changes(spark: SparkSession, lake: Lake, person_id: str) -> DataFrame:
+    schema = "run_id string, change string, old_ids array<string>, new_id string, records long"
+    path = lake.platform("person_id_changes")
+    events = _load(spark, path) if is_delta(spark, path) else spark.createDataFrame([], schema)
+    return events.where(
+        (F.col("new_id") == person_id) | F.array_contains(F.col("old_ids"), person_id)
+    ).orderBy("run_id")
+
+
+@dataclass
+class LinkageReport:
+    runs: DataFrame
+    """Per run: records assigned, people, and the MERGE / SPLIT / NEW events."""
+    cluster_sizes: DataFrame
+    """How many people have 1, 2, 3, ... records."""
+    weights: DataFrame
+    """Stored pairs by whole match weight, with how many are over the threshold."""
+
+
+def linkage_report(spark: SparkSession, settings: Settings) -> LinkageReport:
+    """The linkage report of the latest state of ``silver/_platform`` (counts only)."""
+    lake = Lake(settings.lake_root)
+    xref = _load(spark, lake.platform("person_xref"))
+    assigned = xref.groupBy("run_id").agg(
+        F.count(F.lit(1)).alias("records_assigned"), F.countDistinct("person_id").alias("people")
+    )
+    path = lake.platform("person_id_changes")
+    if is_delta(spark, path):
+        events = (
+            _load(spark, path)
+            .groupBy("run_id")
+            .pivot("change", ["MERGE", "SPLIT", "NEW"])
+            .agg(F.count(F.lit(1)))
+            .na.fill(0)
+        )
+        runs = assigned.join(events, "run_id", "full").orderBy("run_id")
+    else:
+        runs = assigned.orderBy("run_id")
+    sizes = (
+        xref.groupBy("person_id")
+        .agg(F.count(F.lit(1)).alias("records"))
+        .groupBy("records")
+        .agg(F.count(F.lit(1)).alias("people"))
+        .orderBy("records")
+    )
+    weights = (
+        _load(spark, lake.platform("person_links"))
+        .withColumn("weight", F.floor("match_weight").cast("int"))
+        .groupBy("weight")
+        .agg(
+            F.count(F.lit(1)).alias("pairs"),
+            F.sum(F.when(F.col("by_identifier"), 1).otherwise(0)).alias("by_identifier"),
+        )
+        .withColumn("over_threshold", F.col("weight") >= F.lit(settings.match_weight_threshold))
+        .orderBy("weight")
+    )
+    return LinkageReport(runs, sizes, weights)
+
+
+# ------------------------------------------------------------------------------ data quality
+
+
+@dataclass
+class PartnerQuality:
+    deliveries: DataFrame
+    """Per authority and feed: deliveries by status, rows loaded and quarantined, last extract."""
+    quarantine: DataFrame
+    """Per authority, feed and reason code: rows quarantined."""
+    metrics: DataFrame
+    """Per authority, feed, metric and column: total count and mean rate over the deliveries."""
+
+
+def partner_quality(
+    spark: SparkSession, settings: Settings, *, authority: str = "", feed: str = ""
+) -> PartnerQuality:
+    """Data quality by partner, for one authority and/or feed or for all (empty strings)."""
+    lake = Lake(settings.lake_root)
+    authorities = [_authority(authority)] if authority else list(AUTHORITIES)
+
+    def keep(df: DataFrame) -> DataFrame:
+        # Without an authority, everything: the log also holds deliveries rejected for a folder
+        # that names no authority of feeds.md.
+        df = df.where(F.col("authority").isin(authorities)) if authority else df
+        return df.where(F.col("feed") == feed) if feed else df
+
+    log = keep(_load(spark, lake.delivery_log))
+    deliveries = (
+        log.groupBy("authority", "feed")
+        .agg(
+            F.count(F.lit(1)).alias("deliveries"),
+            *[
+                F.sum(F.when(F.col("status") == s, 1).otherwise(0)).alias(s.lower())
+                for s in ("LOADED", "REJECTED", "DUPLICATE", "PENDING")
+            ],
+            F.sum("rows_loaded").alias("rows_loaded"),
+            F.sum("rows_quarantined").alias("rows_quarantined"),
+            F.max("extract_date").alias("last_extract_date"),
+        )
+        .orderBy("authority", "feed")
+    )
+    frames = [
+        _load(spark, lake.quarantine(a)).withColumn("authority", F.lit(a))
+        for a in authorities
+        if is_delta(spark, lake.quarantine(a))
+    ]
+    if frames:
+        quarantined = frames[0]
+        for f in frames[1:]:
+            quarantined = quarantined.unionByName(f)
+        quarantine = (
+            keep(quarantined)
+            .groupBy("authority", "feed", "reason_code")
+            .agg(F.count(F.lit(1)).alias("rows"))
+            .orderBy("authority", "feed", F.col("rows").desc())
+        )
+    else:
+        quarantine = spark.createDataFrame([], "authority string, feed string, reason_code string, rows long")
+    metrics = (
+        keep(_load(spark, lake.platform("dq_metrics")))
+        .groupBy("authority", "feed", "metric", "column")
+        .agg(
+            F.countDistinct("delivery_id").alias("deliveries"),
+            F.sum("count").alias("count"),
+            F.avg("rate").alias("mean_rate"),
+        )
+        .orderBy("authority", "feed", "metric", "column")
+    )
+    return PartnerQuality(deliveries, quarantine, metrics)
