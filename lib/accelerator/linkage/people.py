@@ -171,7 +171,8 @@ def run_people(
             & ~old["unique_id_r"].isin(new_set)
         )
         keep = old[ok]
-    links = pd.concat([keep, scored], ignore_index=True)
+    parts = [f for f in (keep, scored) if len(f)]
+    links = pd.concat(parts, ignore_index=True) if parts else scored
     links = links.drop_duplicates(subset=["unique_id_l", "unique_id_r"], keep="last")
     edges = [
         Edge(a, b, float(w), bool(i))
