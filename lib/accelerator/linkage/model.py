@@ -305,6 +305,25 @@ def train(prepared: DataFrame, *, backend: Backend, spark: Any, seed: int = 42) 
     return json.dumps(model, sort_keys=True, default=str)
 
 
+def in_dialect(model: dict[str, Any], table: Any) -> dict[str, Any]:
+    """The trained model in the SQL of ``table``'s backend. Splink saves conditions in the dialect
+    that trained them (DuckDB quotes identifiers with double quotes, which Spark reads as strings):
+    the settings are rendered afresh for the backend and the trained parameters copied level by
+    level."""
+    from splink import Linker
+
+    rendered: dict[str, Any] = Linker(table, settings(), log_level=None).misc.save_model_to_json()
+    if rendered.get("sql_dialect") == model.get("sql_dialect"):
+        return model
+    keys = ("m_probability", "u_probability", "tf_adjustment_weight", "tf_minimum_u_value")
+    for fresh, trained in zip(rendered["comparisons"], model["comparisons"], strict=True):
+        for lf, lt in zip(fresh["comparison_levels"], trained["comparison_levels"], strict=True):
+            lf.update({k: lt[k] for k in keys if k in lt})
+    rendered["probability_two_random_records_match"] = model["probability_two_random_records_match"]
+    rendered["blocking_rules_to_generate_predictions"] = model["blocking_rules_to_generate_predictions"]
+    return rendered
+
+
 def score(
     prepared: DataFrame,
     model_json: str,
@@ -319,7 +338,9 @@ def score(
     by_identifier."""
     from splink import Linker
 
-    model = json.loads(model_json)
+    db_api = _db_api(backend, spark)
+    table = _register(db_api, backend, prepared)
+    model = in_dialect(json.loads(model_json), table)
     model.pop("model_version", None)
     model["retain_intermediate_calculation_columns"] = True  # mw_identifiers is read below
     if incremental:
@@ -331,8 +352,7 @@ def score(
             else f"({r}) AND ({flt})"
             for r in rules
         ]
-    db_api = _db_api(backend, spark)
-    linker = Linker(_register(db_api, backend, prepared), model, log_level=None)
+    linker = Linker(table, model, log_level=None)
     predictions = linker.inference.predict(threshold_match_weight=min_weight)
     cols = ["unique_id_l", "unique_id_r", "match_weight", "mw_identifiers"]
     if backend == "duckdb":
