@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import shutil
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 
+from accelerator import pipeline
+from accelerator.config import RunContext, Settings
 from accelerator.spark import get_spark
+from accelerator.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,3 +40,51 @@ def spark() -> Iterator[SparkSession]:
     session.sparkContext.setLogLevel("ERROR")  # keep test output readable
     yield session
     session.stop()
+
+
+@dataclass(frozen=True)
+class BuiltLake:
+    """A lake built by the whole pipeline from generated deliveries: shared, read-only.
+
+    ``landing`` holds the deliveries of a few authorities only (the generator's full population
+    is in ``truth``): the two that most people moved between. Tests that
+    change the lake work on a copy (``copy_to``).
+    """
+
+    landing: Path
+    lake: Path
+    truth: Path
+    authorities: tuple[str, ...]
+    as_of: date
+    settings: Settings
+
+    def copy_to(self, dest: Path) -> Settings:
+        shutil.copytree(self.lake, dest)
+        return Settings(lake_root=str(dest), landing_root=str(self.landing), jars_dir=str(ROOT / ".jars"))
+
+
+BUILT_AS_OF = date(2026, 11, 30)
+
+
+@pytest.fixture(scope="session")
+def built_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> BuiltLake:
+    gen = tmp_path_factory.mktemp("generated")
+    generate(gen, families_per_authority=20, seed=7, as_of=BUILT_AS_OF)
+    # The two authorities that most people have records in both of (they moved between them).
+    homes: dict[str, set[str]] = {}
+    with (gen / "truth" / "records.csv").open(encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            if r["person_id"]:
+                homes.setdefault(r["person_id"], set()).add(r["authority"])
+    pairs = Counter(tuple(sorted(h)) for h in homes.values() if len(h) == 2)
+    assert pairs, "the generated population has no one with records in two authorities"
+    authorities = pairs.most_common(1)[0][0]
+    root = tmp_path_factory.mktemp("built")
+    for a in authorities:
+        shutil.copytree(gen / "landing" / a, root / "landing" / a)
+    settings = Settings(
+        lake_root=str(root / "lake"), landing_root=str(root / "landing"), jars_dir=str(ROOT / ".jars")
+    )
+    ctx = RunContext.create(as_of=BUILT_AS_OF, started_at=datetime(2026, 12, 1, 6, 0, 0))
+    pipeline.run(spark, settings, ctx)
+    return BuiltLake(root / "landing", root / "lake", gen / "truth", authorities, BUILT_AS_OF, settings)
