@@ -40,17 +40,33 @@ def pairwise(frame: pd.DataFrame, *, predicted: str, truth: str) -> PairScore:
     return PairScore(precision, recall, f1, pred, true, tp)
 
 
+def _with_predicted(truth_records: pd.DataFrame, xref: pd.DataFrame, *, how: str = "inner") -> pd.DataFrame:
+    """Truth records of a person, each with the person_id linkage gave it (``pred_person``)."""
+    t = truth_records[truth_records["person_id"].notna() & (truth_records["person_id"] != "")]
+    return t.merge(
+        xref[["authority", "feed", "record_key", "person_id"]].rename(columns={"person_id": "pred_person"}),
+        on=["authority", "feed", "record_key"],
+        how=how,
+    )
+
+
+def _most(frame: pd.DataFrame, key: str, choice: str) -> pd.DataFrame:
+    """Per ``key``, the ``choice`` seen most often (ties: the smallest)."""
+    return (
+        frame.groupby([key, choice])
+        .size()
+        .reset_index(name="n")
+        .sort_values([key, "n", choice], ascending=[True, False, True])
+        .drop_duplicates(key)
+    )
+
+
 def score_people(xref: pd.DataFrame, truth_records: pd.DataFrame) -> tuple[PairScore, int]:
     """(pairwise score, truth records missing from xref) for person-level records."""
-    t = truth_records[truth_records["person_id"].notna() & (truth_records["person_id"] != "")]
-    merged = t.merge(
-        xref[["authority", "feed", "record_key", "person_id"]].rename(columns={"person_id": "predicted"}),
-        on=["authority", "feed", "record_key"],
-        how="left",
-    )
-    missing = int(merged["predicted"].isna().sum())
-    merged = merged.dropna(subset=["predicted"])
-    return pairwise(merged, predicted="predicted", truth="person_id"), missing
+    merged = _with_predicted(truth_records, xref, how="left")
+    missing = int(merged["pred_person"].isna().sum())
+    merged = merged.dropna(subset=["pred_person"])
+    return pairwise(merged, predicted="pred_person", truth="person_id"), missing
 
 
 def score_families(
@@ -58,18 +74,7 @@ def score_families(
 ) -> PairScore:
     """Families scored over true people: each true person takes the predicted family of the
     predicted person holding most of their records."""
-    t = truth_records[truth_records["person_id"].notna() & (truth_records["person_id"] != "")]
-    m = t.merge(
-        xref[["authority", "feed", "record_key", "person_id"]].rename(columns={"person_id": "pred_person"}),
-        on=["authority", "feed", "record_key"],
-    )
-    best = (
-        m.groupby(["person_id", "pred_person"])
-        .size()
-        .reset_index(name="n")
-        .sort_values(["person_id", "n", "pred_person"], ascending=[True, False, True])
-        .drop_duplicates("person_id")
-    )
+    best = _most(_with_predicted(truth_records, xref), "person_id", "pred_person")
     fam = family_member[["person_id", "family_id"]].rename(
         columns={"person_id": "pred_person", "family_id": "pred_family"}
     )
@@ -111,11 +116,7 @@ def score_gold(
 ) -> dict[str, FlagScore]:
     """Per true family: the gold family holding most of its members (by their records), its
     flags against the true flags; one score per headline and for eligibility."""
-    t = truth_records[truth_records["person_id"].notna() & (truth_records["person_id"] != "")]
-    m = t.merge(
-        xref[["authority", "feed", "record_key", "person_id"]].rename(columns={"person_id": "pred_person"}),
-        on=["authority", "feed", "record_key"],
-    )
+    m = _with_predicted(truth_records, xref)
     m = m.merge(
         gold_members[["person_id", "family_id"]].rename(
             columns={"person_id": "pred_person", "family_id": "pred_family"}
@@ -123,13 +124,7 @@ def score_gold(
         on="pred_person",
     )
     m = m.merge(truth_families[["person_id", "family_id"]], on="person_id")
-    best = (
-        m.groupby(["family_id", "pred_family"])
-        .size()
-        .reset_index(name="n")
-        .sort_values(["family_id", "n", "pred_family"], ascending=[True, False, True])
-        .drop_duplicates("family_id")
-    )
+    best = _most(m, "family_id", "pred_family")
     flags = [c for c in truth_headlines.columns if c.startswith("h") and c[1:3].isdigit()] + ["eligible"]
     truth = truth_headlines[["family_id", *flags]].copy()
     for c in flags:
