@@ -21,6 +21,7 @@ from accelerator.config import RunContext, Settings
 from accelerator.feeds import AUTHORITIES, PERSON_FEEDS
 from accelerator.gold import dictionary
 from accelerator.gold.rules import HEADLINES, RULES, Window
+from accelerator.governance.rights import restricted_people
 from accelerator.io.delta import BASE_PROPERTIES, is_delta
 from accelerator.io.lake import Lake
 from accelerator.linkage.families import person_facts
@@ -126,6 +127,8 @@ def run_gold(spark: SparkSession, settings: Settings, ctx: RunContext) -> GoldRe
         .load(lake.platform("family_member"))
         .where(F.col("as_of") == as_of)
         .select("family_id", "person_id", F.col("authority").alias("family_authority"))
+        # Restricted people (custodianship.md) are in no gold table and raise no evidence.
+        .join(F.broadcast(restricted_people(spark, lake)), "person_id", "left_anti")
         .cache()
     )
     person_record = spark.read.format("delta").load(lake.platform("person_record"))

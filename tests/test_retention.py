@@ -1,0 +1,212 @@
+"""Retention (custodianship.md "Retention") on a real lake built from generated deliveries: the dry
+run lists exactly what is due, and applying it destroys exactly that, history included."""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import os
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from typer.testing import CliRunner
+
+from accelerator import pipeline
+from accelerator.cli import app
+from accelerator.config import RunContext, Settings
+from accelerator.feeds import FEEDS
+from accelerator.governance.retention import (
+    RetentionConfigError,
+    RetentionPolicy,
+    apply_retention,
+    load_policy,
+    plan_retention,
+)
+from accelerator.governance.rights import read_audit
+from accelerator.io.lake import Lake
+from accelerator.synth import generate
+
+AS_OF = date(2025, 3, 31)
+SEED = 7
+FAMILIES = 6
+AUTHORITIES = ("bolton", "bury")
+NOW = datetime(2025, 4, 2, 9, 30, 0)
+# Neither feed has a close date: the clock is the incident date and the census term's end. Police
+# records older than a year go; census records are children's and stay until the 25th birthday.
+SHORT = ("police_incidents", "school_census")
+POLICY = RetentionPolicy(feeds={f: 1 for f in SHORT})
+
+
+def build_lake(spark: SparkSession, base: Path) -> Path:
+    """The lake of test_rights (same arguments, same cache folder for the session)."""
+    out = base / f"lake-{SEED}-{FAMILIES}-{'-'.join(AUTHORITIES)}"
+    done = out / "built.ok"
+    if not done.exists():
+        shutil.rmtree(out, ignore_errors=True)
+        generate(out, families_per_authority=FAMILIES, seed=SEED, as_of=AS_OF)
+        for d in (out / "landing").iterdir():
+            if d.name not in AUTHORITIES:
+                shutil.rmtree(d)
+        settings = Settings(lake_root=str(out / "lake"), landing_root=str(out / "landing"))
+        ctx = RunContext.create(as_of=AS_OF, started_at=datetime(2025, 4, 1, 6, 0, 0))
+        pipeline.run(spark, settings, ctx)
+        done.write_text("ok")
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_lake(spark, tmp_path_factory.getbasetemp())
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def add_months(d: date, months: int) -> date:
+    """Spark's add_months: the same day, or the month's last day when it has no such day."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def expected(built: Path) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]], dict[str, int]]:
+    """From the generator's truth: records of the SHORT feeds due under a 1-year period (children's
+    records not before their 25th birthday), the child records that rule keeps, and their feeds'
+    quarantined lines due per authority (1 year from their delivery's extract date)."""
+    dob = {p["person_id"]: date.fromisoformat(p["dob"]) for p in _csv(built / "truth" / "people.csv")}
+    due, kept_as_child = set(), set()
+    for r in _csv(built / "truth" / "records.csv"):
+        if r["authority"] not in AUTHORITIES or r["feed"] not in SHORT:
+            continue
+        event = date.fromisoformat(r["event_date"])
+        by_period = add_months(event, 12) <= AS_OF
+        birth = dob[r["person_id"]]
+        child = add_months(birth, 12 * 18) > event
+        if by_period and (not child or add_months(birth, 12 * 25) <= AS_OF):
+            due.add((r["authority"], r["feed"], r["record_key"]))
+        elif by_period:
+            kept_as_child.add((r["authority"], r["feed"], r["record_key"]))
+    extract = {
+        d["delivery_path"]: date.fromisoformat(d["extract_date"])
+        for d in _csv(built / "truth" / "deliveries.csv")
+    }
+    lines: dict[str, int] = {}
+    for q in _csv(built / "truth" / "quarantine.csv"):
+        _, authority, feed, _folder = q["delivery_path"].split("/")
+        if (
+            authority in AUTHORITIES
+            and feed in SHORT
+            and add_months(extract[q["delivery_path"]], 12) <= AS_OF
+        ):
+            lines[authority] = lines.get(authority, 0) + 1
+    return due, kept_as_child, lines
+
+
+def test_load_policy_defaults_and_errors(tmp_path: Path) -> None:
+    policy = load_policy()
+    assert {policy.years(f) for f in FEEDS} == {6}
+    assert (policy.child_under, policy.child_until_age) == (18, 25)
+    bad = tmp_path / "r.yaml"
+    bad.write_text("feeds:\n  no_such_feed: 3\n", encoding="utf-8")
+    with pytest.raises(RetentionConfigError, match="no_such_feed"):
+        load_policy(bad)
+
+
+def _files(root: Path) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime for p in root.rglob("*") if p.is_file()}
+
+
+def test_retention_dry_run_lists_exactly_what_is_due(
+    spark: SparkSession, built: Path, tmp_path: Path
+) -> None:
+    due, kept_as_child, lines = expected(built)
+    assert due and kept_as_child  # both the period and the children's rule are exercised
+    lake = built / "lake"
+    plan = plan_retention(spark, str(lake), POLICY, as_of=AS_OF)
+    assert {(r.authority, r.feed, r.record_key) for r in plan.records.itertuples()} == due
+    assert plan.quarantine.groupby("authority").size().to_dict() == lines
+
+    cfg = tmp_path / "retention.yaml"
+    cfg.write_text("feeds:\n" + "".join(f"  {f}: 1\n" for f in SHORT), encoding="utf-8")
+    files = _files(lake)
+    result = CliRunner().invoke(
+        app,
+        ["retention", "--lake", str(lake), "--as-of", AS_OF.isoformat(), "--dry-run", "--config", str(cfg)],
+        terminal_width=250,
+    )
+    assert result.exit_code == 0, result.output
+    for authority, feed, key in due:
+        assert f"{authority}/{feed} {key} " in result.output
+    assert _files(lake) == files  # the dry run changes nothing at all
+
+
+def _values(path: Path) -> set[str]:
+    """Every string value of every Parquet file under ``path`` (history and log included)."""
+    out: set[str] = set()
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            f = Path(dirpath) / name
+            if f.read_bytes()[:4] == b"PAR1":
+                for col in pq.read_table(f).columns:
+                    out |= {str(v) for v in col.to_pylist() if v is not None}
+    return out
+
+
+def test_retention_destroys_exactly_what_is_due(spark: SparkSession, built: Path, tmp_path: Path) -> None:
+    due, _kept, lines = expected(built)
+    lake = tmp_path / "lake"
+    shutil.copytree(built / "lake", lake)
+    lk = Lake(str(lake))
+    load = spark.read.format("delta").load
+
+    def keys(path: str) -> list[str]:
+        return [r.record_key for r in load(path).select("record_key").collect()]
+
+    before = {
+        (layer, a, f): keys(getattr(lk, layer)(a, f))
+        for layer in ("bronze", "silver")
+        for a in AUTHORITIES
+        for f in FEEDS
+    }
+    xref_before = {(r.authority, r.feed, r.record_key) for r in load(lk.platform("person_xref")).collect()}
+    quarantine_before = {a: load(lk.quarantine(a)).count() for a in AUTHORITIES}
+
+    result = apply_retention(spark, str(lake), POLICY, as_of=AS_OF, now=NOW, actor="records-manager")
+
+    for (layer, a, f), old in before.items():
+        gone = {k for auth, feed, k in due if (auth, feed) == (a, f)}
+        assert sorted(keys(getattr(lk, layer)(a, f))) == sorted(k for k in old if k not in gone), (
+            layer,
+            a,
+            f,
+        )
+    xref_after = {(r.authority, r.feed, r.record_key) for r in load(lk.platform("person_xref")).collect()}
+    assert xref_after == xref_before - due
+    for a in AUTHORITIES:
+        assert load(lk.quarantine(a)).count() == quarantine_before[a] - lines.get(a, 0)
+    # History too: no data file, checkpoint or log of the feed's tables still holds a due record.
+    due_keys = {k for _, _, k in due}
+    for a in AUTHORITIES:
+        for layer in ("bronze", "silver"):
+            assert not due_keys & _values(Path(getattr(lk, layer)(a, "police_incidents")))
+    nodes = {"|".join(d) for d in due}
+    assert not nodes & _values(Path(lk.platform("person_links")))
+    assert not due_keys & _values(Path(lk.platform("person_record")))
+
+    audit = read_audit(spark, str(lake))
+    assert audit is not None
+    row = audit.collect()[0]
+    assert (row.action, row.actor, row.at) == ("RETENTION", "records-manager", NOW)
+    assert row.table_counts == result.counts
+    assert sum(
+        n for t, n in result.counts.items() if t.startswith("silver/") and t.split("/")[-1] in SHORT
+    ) == len(due)
+    assert not due_keys & _values(Path(lk.audit("audit")))  # what was destroyed, never its content
+    assert audit.where(F.col("action") == "RETENTION").count() == 1
