@@ -42,6 +42,20 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
+@pytest.fixture(autouse=True)
+def _reset_spark_caches(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test that used Spark: drop cached data and Delta's cached table logs. The suite
+    builds hundreds of Delta tables (lakes and their copies); Delta keeps a snapshot per table it has
+    read, and without this the driver heap fills up late in the run."""
+    yield
+    if "spark" in request.fixturenames:
+        session = request.getfixturevalue("spark")
+        session.catalog.clearCache()
+        jvm = session.sparkContext._jvm
+        assert jvm is not None
+        jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
+
+
 @dataclass(frozen=True)
 class BuiltLake:
     """A lake built by the whole pipeline from generated deliveries: shared, read-only.
@@ -88,3 +102,22 @@ def built_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) ->
     ctx = RunContext.create(as_of=BUILT_AS_OF, started_at=datetime(2026, 12, 1, 6, 0, 0))
     pipeline.run(spark, settings, ctx)
     return BuiltLake(root / "landing", root / "lake", gen / "truth", authorities, BUILT_AS_OF, settings)
+
+
+RIGHTS_AS_OF = date(2025, 3, 31)
+RIGHTS_AUTHORITIES = ("bolton", "bury")  # neighbours: people move and are recorded across the border
+
+
+@pytest.fixture(scope="session")
+def rights_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The lake of the rights and retention tests: Bolton's and Bury's generated deliveries (seed 7,
+    6 households per authority, as of 31 March 2025) through the whole pipeline. ``lake/`` and the
+    generator's ``truth/`` (all authorities) are under the returned folder; read-only, copy to change."""
+    out = tmp_path_factory.mktemp("rights")
+    generate(out, families_per_authority=6, seed=7, as_of=RIGHTS_AS_OF)
+    for d in (out / "landing").iterdir():
+        if d.name not in RIGHTS_AUTHORITIES:
+            shutil.rmtree(d)
+    settings = Settings(lake_root=str(out / "lake"), landing_root=str(out / "landing"))
+    pipeline.run(spark, settings, RunContext.create(as_of=RIGHTS_AS_OF, started_at=datetime(2025, 4, 1, 6)))
+    return out

@@ -16,9 +16,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from typer.testing import CliRunner
 
-from accelerator import pipeline
 from accelerator.cli import app
-from accelerator.config import RunContext, Settings
 from accelerator.feeds import FEEDS
 from accelerator.governance.retention import (
     RetentionConfigError,
@@ -29,12 +27,10 @@ from accelerator.governance.retention import (
 )
 from accelerator.governance.rights import read_audit
 from accelerator.io.lake import Lake
-from accelerator.synth import generate
+from conftest import RIGHTS_AS_OF, RIGHTS_AUTHORITIES
 
-AS_OF = date(2025, 3, 31)
-SEED = 7
-FAMILIES = 6
-AUTHORITIES = ("bolton", "bury")
+AS_OF = RIGHTS_AS_OF
+AUTHORITIES = RIGHTS_AUTHORITIES
 NOW = datetime(2025, 4, 2, 9, 30, 0)
 # Neither feed has a close date: the clock is the incident date and the census term's end. Police
 # records older than a year go; census records are children's and stay until the 25th birthday.
@@ -42,26 +38,9 @@ SHORT = ("police_incidents", "school_census")
 POLICY = RetentionPolicy(feeds={f: 1 for f in SHORT})
 
 
-def build_lake(spark: SparkSession, base: Path) -> Path:
-    """The lake of test_rights (same arguments, same cache folder for the session)."""
-    out = base / f"lake-{SEED}-{FAMILIES}-{'-'.join(AUTHORITIES)}"
-    done = out / "built.ok"
-    if not done.exists():
-        shutil.rmtree(out, ignore_errors=True)
-        generate(out, families_per_authority=FAMILIES, seed=SEED, as_of=AS_OF)
-        for d in (out / "landing").iterdir():
-            if d.name not in AUTHORITIES:
-                shutil.rmtree(d)
-        settings = Settings(lake_root=str(out / "lake"), landing_root=str(out / "landing"))
-        ctx = RunContext.create(as_of=AS_OF, started_at=datetime(2025, 4, 1, 6, 0, 0))
-        pipeline.run(spark, settings, ctx)
-        done.write_text("ok")
-    return out
-
-
 @pytest.fixture(scope="module")
-def built(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_lake(spark, tmp_path_factory.getbasetemp())
+def built(rights_lake: Path) -> Path:
+    return rights_lake
 
 
 def _csv(path: Path) -> list[dict[str, str]]:

@@ -1,8 +1,8 @@
 """People's rights on a real lake built from generated deliveries (custodianship.md "People's
 rights"): subject access, erasure (then every byte of the lake is scanned), restriction, objection.
 
-One lake per module: two authorities' deliveries from the generator, run through the whole
-pipeline; destructive tests work on copies of it.
+One lake for the session (conftest ``rights_lake``, shared with test_retention): two authorities'
+deliveries from the generator, run through the whole pipeline; destructive tests work on copies.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import shutil
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -24,7 +24,6 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from typer.testing import CliRunner
 
-from accelerator import pipeline
 from accelerator.cli import app
 from accelerator.config import RunContext, Settings
 from accelerator.gold.build import run_gold
@@ -41,12 +40,10 @@ from accelerator.governance.rights import (
     unrestrict,
 )
 from accelerator.io.lake import Lake
-from accelerator.synth import generate
+from conftest import RIGHTS_AS_OF, RIGHTS_AUTHORITIES
 
-AS_OF = date(2025, 3, 31)
-SEED = 7
-FAMILIES = 6
-AUTHORITIES = ("bolton", "bury")  # neighbours: people move and are recorded across the border
+AS_OF = RIGHTS_AS_OF
+AUTHORITIES = RIGHTS_AUTHORITIES
 NOW = datetime(2025, 4, 2, 9, 30, 0)
 ONE_RECORD_FEEDS = (
     "police_incidents",
@@ -67,27 +64,9 @@ class Built:
     truth: Path
 
 
-def build_lake(spark: SparkSession, base: Path) -> Built:
-    """Generate deliveries, keep two authorities' landing folders, run the pipeline (cached for the
-    session under ``base``: test_retention builds the same lake)."""
-    out = base / f"lake-{SEED}-{FAMILIES}-{'-'.join(AUTHORITIES)}"
-    done = out / "built.ok"
-    if not done.exists():
-        shutil.rmtree(out, ignore_errors=True)
-        generate(out, families_per_authority=FAMILIES, seed=SEED, as_of=AS_OF)
-        for d in (out / "landing").iterdir():
-            if d.name not in AUTHORITIES:
-                shutil.rmtree(d)
-        settings = Settings(lake_root=str(out / "lake"), landing_root=str(out / "landing"))
-        ctx = RunContext.create(as_of=AS_OF, started_at=datetime(2025, 4, 1, 6, 0, 0))
-        pipeline.run(spark, settings, ctx)
-        done.write_text("ok")
-    return Built(out / "lake", out / "truth")
-
-
 @pytest.fixture(scope="module")
-def built(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_lake(spark, tmp_path_factory.getbasetemp())
+def built(rights_lake: Path) -> Built:
+    return Built(rights_lake / "lake", rights_lake / "truth")
 
 
 def copy_lake(built: Built, tmp_path: Path) -> str:
