@@ -5,7 +5,8 @@
 
 For each size: generate deliveries (all ten authorities), build bronze and silver, then time
 people and families linkage from scratch (wall time, driver peak RSS: the DuckDB backend runs in
-the driver) and score person and family pairs against truth. On the same person_record rows,
+the driver) and score person and family pairs against truth; then people again from scratch on
+the Spark backend, timed and scored the same way. On the same person_record rows,
 Splink with its library's default comparisons, EM training and the usual 0.95 clustering
 threshold is scored too, so the gain of this model (identifier-labelled m, fixed identifier and
 reference evidence, constraint-respecting clustering) is visible.
@@ -126,6 +127,17 @@ def measure(work: Path, *, as_of: date, build: bool) -> dict[str, Any]:
     person, missing = score_people(xref, truth_records)
     family = score_families(members, xref, truth_records, truth_families)
 
+    # The same linkage on the Spark backend (the scale-out path on Synapse), same records, same truth.
+    for t in LINKAGE_TABLES:
+        shutil.rmtree(platform / t, ignore_errors=True)
+    spark_settings = Settings(
+        lake_root=settings.lake_root, landing_root=settings.landing_root, linkage_backend="spark"
+    )
+    t3 = time.perf_counter()
+    spark_people = run_people(spark, spark_settings, ctx)
+    t_spark = time.perf_counter() - t3
+    spark_person, spark_missing = score_people(_read(platform / "person_xref"), truth_records)
+
     records = _read(platform / "person_record")
     t2 = time.perf_counter()
     default_xref = splink_defaults(records)
@@ -141,6 +153,10 @@ def measure(work: Path, *, as_of: date, build: bool) -> dict[str, Any]:
         "person": person.as_dict(),
         "person_records_missing_from_xref": missing,
         "family": family.as_dict(),
+        "spark_backend_people_seconds": round(t_spark, 1),
+        "spark_backend_people": spark_people.people,
+        "spark_backend_person": spark_person.as_dict(),
+        "spark_backend_missing_from_xref": spark_missing,
         "splink_defaults_seconds": round(t_default, 1),
         "splink_defaults_person": default_person.as_dict(),
     }
@@ -182,6 +198,10 @@ def main() -> None:
         )
         print(_line("people (this model)", r["person"]))
         print(_line("families (this model)", r["family"]))
+        print(
+            _line("people (Spark backend)", r["spark_backend_person"])
+            + f"  {r['spark_backend_people_seconds']}s, missing {r['spark_backend_missing_from_xref']}"
+        )
         print(
             _line("people (Splink defaults)", r["splink_defaults_person"])
             + f"  {r['splink_defaults_seconds']}s"

@@ -39,15 +39,49 @@ def _jvm_used_mib(spark: SparkSession) -> int:
     return round((rt.totalMemory() - rt.freeMemory()) / 2**20)
 
 
-def run_once(spark: SparkSession, settings: Settings, as_of: date) -> dict[str, Any]:
-    marks: list[tuple[str, float]] = []
+def shuffle_by_window(events: Path, windows: dict[str, tuple[float, float]]) -> dict[str, dict[str, int]]:
+    """Shuffle bytes written and read, and tasks, summed over the tasks that Spark's event log
+    shows launched inside each (epoch seconds) window."""
+    out = {name: {"shuffle_write_mib": 0, "shuffle_read_mib": 0, "tasks": 0} for name in windows}
+    raw = {name: [0, 0, 0] for name in windows}
+    for log in events.iterdir():
+        with log.open(encoding="utf-8") as fh:
+            for line in fh:
+                if '"SparkListenerTaskEnd"' not in line:
+                    continue
+                ev = json.loads(line)
+                launched = ev["Task Info"]["Launch Time"] / 1000
+                metrics = ev.get("Task Metrics") or {}
+                written = (metrics.get("Shuffle Write Metrics") or {}).get("Shuffle Bytes Written", 0)
+                read_m = metrics.get("Shuffle Read Metrics") or {}
+                read = read_m.get("Remote Bytes Read", 0) + read_m.get("Local Bytes Read", 0)
+                for name, (start, end) in windows.items():
+                    if start <= launched < end:
+                        raw[name][0] += written
+                        raw[name][1] += read
+                        raw[name][2] += 1
+                        break
+    for name, (w, r, t) in raw.items():
+        out[name] = {"shuffle_write_mib": round(w / 2**20), "shuffle_read_mib": round(r / 2**20), "tasks": t}
+    return out
+
+
+def run_once(spark: SparkSession, settings: Settings, as_of: date, events: Path) -> dict[str, Any]:
+    marks: list[tuple[str, float, float]] = []
     ctx = RunContext.create(as_of=as_of, started_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0))
     t0 = time.perf_counter()
-    result = pipeline.run(spark, settings, ctx, on_stage=lambda s: marks.append((s, time.perf_counter())))
+    result = pipeline.run(
+        spark, settings, ctx, on_stage=lambda s: marks.append((s, time.perf_counter(), time.time()))
+    )
     end = time.perf_counter()
+    end_epoch = time.time()
     stages = {
         name: round((marks[i + 1][1] if i + 1 < len(marks) else end) - at, 1)
-        for i, (name, at) in enumerate(marks)
+        for i, (name, at, _) in enumerate(marks)
+    }
+    windows = {
+        name: (epoch, marks[i + 1][2] if i + 1 < len(marks) else end_epoch)
+        for i, (name, _, epoch) in enumerate(marks)
     }
     records = result.people.records
     rows = result.bronze.rows_loaded + result.bronze.rows_quarantined
@@ -73,6 +107,7 @@ def run_once(spark: SparkSession, settings: Settings, as_of: date) -> dict[str, 
         "people": result.people.people,
         "families": result.families.families,
         "person_id_churn": round(result.people.churn, 5),
+        "shuffle_by_stage": shuffle_by_window(events, windows),
         "driver_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "jvm_heap_used_mib_after": _jvm_used_mib(spark),
     }
@@ -93,13 +128,19 @@ def bench(n: int, *, seed: int, as_of: date) -> dict[str, Any]:
                 shutil.copytree(folder, dest)
             else:
                 later.append(folder)
-        spark = get_spark(jars_dir=ROOT / ".jars")
+        events = work / "events"
+        events.mkdir()
+        # Spark's event log carries every task's shuffle metrics; the benchmark sums them per stage.
+        spark = get_spark(
+            jars_dir=ROOT / ".jars",
+            extra_conf={"spark.eventLog.enabled": "true", "spark.eventLog.dir": events.as_uri()},
+        )
         spark.sparkContext.setLogLevel("ERROR")
         settings = Settings(lake_root=str(work / "lake"), landing_root=str(landing))
-        full = run_once(spark, settings, cut)
+        full = run_once(spark, settings, cut, events)
         for folder in later:
             shutil.copytree(folder, landing / folder.relative_to(work / "generated" / "landing"))
-        incremental = run_once(spark, settings, as_of)
+        incremental = run_once(spark, settings, as_of, events)
         incremental["new_delivery_folders"] = len(later)
         return {
             "families_per_authority": n,
@@ -109,6 +150,9 @@ def bench(n: int, *, seed: int, as_of: date) -> dict[str, Any]:
             "incremental_over_full": round(incremental["seconds"] / full["seconds"], 3),
         }
     finally:
+        active = SparkSession.getActiveSession()
+        if active is not None:  # the next size gets a session logging to its own folder
+            active.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -129,6 +173,11 @@ def main() -> None:
             x = r[run]
             cells = " ".join(f"{x['stages_seconds'].get(s, 0):>10}" for s in pipeline_stages())
             print(f"{r['families_per_authority']:>8} {run:<12} {x['seconds']:>8} {cells}")
+            shuffle = " ".join(
+                f"{x['shuffle_by_stage'].get(s, {}).get('shuffle_write_mib', 0):>8}MB"
+                for s in pipeline_stages()
+            )
+            print(f"{'':>8} {'shuffle wr':<12} {'':>8} {shuffle}")
         print(
             f"{'':>8} incremental/full {r['incremental_over_full']:.2f}; churn "
             f"{r['incremental']['person_id_churn']:.2%}; records {r['full']['records_linked']} → "

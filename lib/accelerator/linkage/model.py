@@ -290,8 +290,29 @@ def _register(db_api: Any, backend: Backend, prepared: DataFrame) -> Any:
     return db_api.register(prepared, dataset_display_name="person_record")
 
 
+# Columns whose exact-match level is term-frequency adjusted (see ``settings``).
+TF_COLUMNS = ("forename", "surname")
+
+
+def term_frequencies(prepared: DataFrame) -> dict[str, dict[str, float]]:
+    """Each value's share of the non-null values of a TF-adjusted column, as Splink computes it.
+
+    They are part of the model: computed once at training and saved in its JSON, so a pair scores
+    the same whenever it is scored. A stored link and a fresh full re-run then agree to the bit,
+    and an incremental run gives the people a full re-run gives. A value first seen after training
+    has no frequency and gets the unadjusted exact-match weight (Splink's rule for a missing
+    frequency)."""
+    out: dict[str, dict[str, float]] = {}
+    for col in TF_COLUMNS:
+        counts = prepared.where(F.col(col).isNotNull()).groupBy(col).count().collect()
+        total = sum(r["count"] for r in counts)
+        out[col] = {r[col]: r["count"] / total for r in counts} if total else {}
+    return out
+
+
 def train(prepared: DataFrame, *, backend: Backend, spark: Any, seed: int = 42) -> str:
-    """Estimate the model from the data and return it as Splink JSON (saved with the run)."""
+    """Estimate the model from the data and return it as Splink JSON (saved with the run), with
+    the term frequencies it was estimated on (``term_frequencies``)."""
     from splink import Linker
 
     db_api = _db_api(backend, spark)
@@ -302,6 +323,7 @@ def train(prepared: DataFrame, *, backend: Backend, spark: Any, seed: int = 42) 
     linker.training.estimate_m_from_label_column("id_label")
     model = linker.misc.save_model_to_json()
     model["model_version"] = MODEL_VERSION
+    model["term_frequencies"] = term_frequencies(prepared)
     return json.dumps(model, sort_keys=True, default=str)
 
 
@@ -340,7 +362,9 @@ def score(
 
     db_api = _db_api(backend, spark)
     table = _register(db_api, backend, prepared)
-    model = in_dialect(json.loads(model_json), table)
+    saved = json.loads(model_json)
+    frequencies: dict[str, dict[str, float]] | None = saved.pop("term_frequencies", None)
+    model = in_dialect(saved, table)
     model.pop("model_version", None)
     model["retain_intermediate_calculation_columns"] = True  # mw_identifiers is read below
     if incremental:
@@ -353,6 +377,16 @@ def score(
             for r in rules
         ]
     linker = Linker(table, model, log_level=None)
+    if frequencies is not None:  # a model saved before frequencies were kept computes them afresh
+        import pandas as pd
+
+        for col, shares in frequencies.items():
+            lookup = pd.DataFrame({col: list(shares), f"tf_{col}": list(shares.values())})
+            if lookup.empty:  # typed, so that an all-null column still registers
+                lookup = lookup.astype({col: "string", f"tf_{col}": "float64"})
+            linker.table_management.register_term_frequency_lookup(
+                db_api.register(lookup, dataset_display_name=f"tf_{col}"), col
+            )
     predictions = linker.inference.predict(threshold_match_weight=min_weight)
     cols = ["unique_id_l", "unique_id_r", "match_weight", "mw_identifiers"]
     if backend == "duckdb":
