@@ -28,6 +28,7 @@ from accelerator.config import RunContext, Settings
 from accelerator.spark import get_spark
 from accelerator.synth import generate
 from accelerator.synth.dates import add_months, month_end
+from actions import report, timing_actions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,9 +71,10 @@ def run_once(spark: SparkSession, settings: Settings, as_of: date, events: Path)
     marks: list[tuple[str, float, float]] = []
     ctx = RunContext.create(as_of=as_of, started_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0))
     t0 = time.perf_counter()
-    result = pipeline.run(
-        spark, settings, ctx, on_stage=lambda s: marks.append((s, time.perf_counter(), time.time()))
-    )
+    with timing_actions() as actions:
+        result = pipeline.run(
+            spark, settings, ctx, on_stage=lambda s: marks.append((s, time.perf_counter(), time.time()))
+        )
     end = time.perf_counter()
     end_epoch = time.time()
     stages = {
@@ -108,6 +110,7 @@ def run_once(spark: SparkSession, settings: Settings, as_of: date, events: Path)
         "families": result.families.families,
         "person_id_churn": round(result.people.churn, 5),
         "shuffle_by_stage": shuffle_by_window(events, windows),
+        "actions": report(actions),
         "driver_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "jvm_heap_used_mib_after": _jvm_used_mib(spark),
     }
@@ -184,6 +187,10 @@ def main() -> None:
             f"{r['incremental']['records_linked']}; "
             f"driver peak RSS {r['incremental']['driver_peak_rss_mib']} MiB"
         )
+    for r in results:
+        for run in ("full", "incremental"):
+            print(f"\n{r['families_per_authority']} families per authority, {run} run: time in Spark actions")
+            print(r[run]["actions"])
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -137,16 +137,25 @@ def group_families(facts: pd.DataFrame, groups: pd.DataFrame) -> dict[str, list[
     return {min(m): sorted(m) for m in out.values()}
 
 
-def family_authority(facts: pd.DataFrame, members: list[str]) -> str:
-    rows = facts[facts["person_id"].isin(members)]
-    with_addr = rows[rows["address_authority"].notna()]
-    if len(with_addr):
-        best = with_addr.sort_values(
-            ["address_date", "address_extract", "address_seq", "address_authority"], ascending=False
-        ).iloc[0]
-        return str(best["address_authority"])
-    best = rows.sort_values(["record_date", "record_authority"], ascending=False).iloc[0]
-    return str(best["record_authority"])
+def family_authorities(facts: pd.DataFrame, clusters: dict[str, list[str]]) -> dict[str, str]:
+    """Each family's authority (cluster key → authority), all families at once: the authority of
+    the most recent of its members' latest addresses (ties: later delivery, then later folder,
+    then the authority code, highest first); a family with no address takes its members' latest
+    record (ties: the authority code)."""
+    key_of = {m: ckey for ckey, members in clusters.items() for m in members}
+    f = facts.assign(ckey=facts["person_id"].map(key_of))
+    addr_order = ["address_date", "address_extract", "address_seq", "address_authority"]
+    with_addr = f[f["address_authority"].notna()].sort_values(
+        ["ckey", *addr_order], ascending=[True] + [False] * len(addr_order), kind="stable"
+    )
+    best = with_addr.drop_duplicates("ckey")
+    out = dict(zip(best["ckey"], best["address_authority"].astype(str), strict=True))
+    rest = f[~f["ckey"].isin(out)].sort_values(
+        ["ckey", "record_date", "record_authority"], ascending=[True, False, False], kind="stable"
+    )
+    best_rest = rest.drop_duplicates("ckey")
+    out.update(zip(best_rest["ckey"], best_rest["record_authority"].astype(str), strict=True))
+    return out
 
 
 def run_families(spark: SparkSession, settings: Settings, ctx: RunContext) -> FamilyResult:
@@ -166,7 +175,7 @@ def run_families(spark: SparkSession, settings: Settings, ctx: RunContext) -> Fa
         for r in old.where(F.col("as_of") == F.lit(last)).select("person_id", "family_id").collect():
             previous[r.person_id] = r.family_id
     assignment, _retired, changes = carry_forward(clusters, previous, prefix="F")
-    authority = {ckey: family_authority(facts, members) for ckey, members in clusters.items()}
+    authority = family_authorities(facts, clusters)
     rows = [
         (assignment[m], m, authority[ckey], ctx.as_of) for ckey, members in clusters.items() for m in members
     ]

@@ -103,14 +103,15 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
         if last_full is not None:
             deliveries = deliveries[last_full:]
         ids = [str(d["delivery_id"]) for d in deliveries]
-        seq = log.where(F.col("status") == LOADED).select(
-            F.col("delivery_id").alias("_delivery_id"), F.col("folder_seq").alias("_folder_seq")
+        # Each delivery's folder number, from the log rows already on the driver (no log scan).
+        seq = F.create_map(
+            *[F.lit(x) for d in deliveries for x in (str(d["delivery_id"]), int(str(d["folder_seq"])))]
         )
         bronze = (
             spark.read.format("delta")
             .load(lake.bronze(authority, feed))
             .where(in_list("_delivery_id", ids))
-            .join(F.broadcast(seq), "_delivery_id")
+            .withColumn("_folder_seq", seq[F.col("_delivery_id")].cast("int"))
         )
         rows = standardise_feed(bronze, feed, authority=authority).withColumn(
             "_silver_run_id", F.lit(ctx.run_id)
@@ -260,4 +261,5 @@ def build_person_record(spark: SparkSession, lake: Lake) -> None:
 
     df = person_records(spark, lake, list(AUTHORITIES))
     if df is not None:
-        _overwrite(df, lake.platform("person_record"))
+        # One input partition per silver file would write a hundred small files; a few will do.
+        _overwrite(df.coalesce(4), lake.platform("person_record"))
