@@ -116,8 +116,8 @@ def run_once(spark: SparkSession, settings: Settings, as_of: date, events: Path)
     }
 
 
-def bench(n: int, *, seed: int, as_of: date) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix=f"bench-pipeline-{n}-"))
+def bench(n: int, *, seed: int, as_of: date, keep: Path | None = None) -> dict[str, Any]:
+    work = keep / str(n) if keep else Path(tempfile.mkdtemp(prefix=f"bench-pipeline-{n}-"))
     try:
         t0 = time.perf_counter()
         generate(work / "generated", families_per_authority=n, seed=seed, as_of=as_of)
@@ -156,7 +156,8 @@ def bench(n: int, *, seed: int, as_of: date) -> dict[str, Any]:
         active = SparkSession.getActiveSession()
         if active is not None:  # the next size gets a session logging to its own folder
             active.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:
@@ -165,8 +166,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--as-of", default="2026-11-30")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--keep", type=Path, help="keep each size's generated data and lake under KEEP/<n>")
     args = ap.parse_args()
-    results = [bench(n, seed=args.seed, as_of=date.fromisoformat(args.as_of)) for n in args.families]
+    results = [
+        bench(n, seed=args.seed, as_of=date.fromisoformat(args.as_of), keep=args.keep) for n in args.families
+    ]
     header = f"{'families':>8} {'run':<12} {'total s':>8} " + " ".join(
         f"{s + ' s':>10}" for s in pipeline_stages()
     )

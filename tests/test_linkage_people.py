@@ -55,6 +55,32 @@ def test_duckdb_and_spark_backends_score_the_same_pairs(spark: SparkSession, bui
     assert (common["by_identifier_duck"] == common["by_identifier_spark"]).all()
 
 
+def test_spark_backend_trains_and_scores_again_in_one_session(
+    spark: SparkSession, built_lake: BuiltLake
+) -> None:
+    """Synapse's first run trains and scores on Spark, and the next run scores again in the same
+    session: Splink's temporary views from the earlier call must not get in the way."""
+    records = spark.read.format("delta").load(str(built_lake.lake / "silver" / "_platform" / "person_record"))
+    one = records.where(records.authority == built_lake.authorities[0])
+    prepared = M.prepare(one).cache()
+    model_json = M.train(prepared, backend="spark", spark=spark)
+    model = json.loads(model_json)
+    assert model["sql_dialect"] == "spark"
+    shares = model["term_frequencies"]["surname"]
+    assert shares and abs(sum(shares.values()) - 1.0) < 1e-9
+    threshold = built_lake.settings.match_weight_threshold
+    runs = [
+        M.score(prepared, model_json, backend="spark", spark=spark, min_weight=threshold)
+        .set_index(["unique_id_l", "unique_id_r"])
+        .sort_index()
+        for _ in range(2)
+    ]
+    prepared.unpersist()
+    assert len(runs[0]) > 50
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    assert runs[0]["by_identifier"].any()
+
+
 def _truth(built_lake: BuiltLake) -> tuple[pd.DataFrame, pd.DataFrame]:
     records = pd.read_csv(built_lake.truth / "records.csv", dtype=str, keep_default_na=False)
     families = pd.read_csv(built_lake.truth / "families.csv", dtype=str, keep_default_na=False)

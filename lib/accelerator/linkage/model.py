@@ -284,10 +284,17 @@ def _db_api(backend: Backend, spark: Any) -> Any:
     return SparkAPI(spark_session=spark, break_lineage_method="persist")
 
 
-def _register(db_api: Any, backend: Backend, prepared: DataFrame) -> Any:
+def _register(db_api: Any, backend: Backend, table: Any, name: str, spark: Any = None) -> Any:
+    """Register a frame with Splink under ``name``. On Spark the name is a temporary view of the
+    session, which outlives the Splink API object: a view left by an earlier training or scoring
+    in the same session is dropped first (Splink refuses to register over it)."""
     if backend == "duckdb":
-        return db_api.register(prepared.toPandas(), dataset_display_name="person_record")
-    return db_api.register(prepared, dataset_display_name="person_record")
+        data = table.toPandas() if isinstance(table, DataFrame) else table
+        return db_api.register(data, dataset_display_name=name)
+    session = spark or (table.sparkSession if isinstance(table, DataFrame) else None)
+    if session is not None:
+        session.catalog.dropTempView(name)
+    return db_api.register(table, dataset_display_name=name)
 
 
 # Columns whose exact-match level is term-frequency adjusted (see ``settings``).
@@ -316,7 +323,7 @@ def train(prepared: DataFrame, *, backend: Backend, spark: Any, seed: int = 42) 
     from splink import Linker
 
     db_api = _db_api(backend, spark)
-    linker = Linker(_register(db_api, backend, prepared), settings(), log_level=None)
+    linker = Linker(_register(db_api, backend, prepared, "person_record", spark), settings(), log_level=None)
     det: list[Any] = ["l.nhs = r.nhs", "l.upn = r.upn", "l.nino = r.nino"]
     linker.training.estimate_probability_two_random_records_match(det, recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
@@ -361,7 +368,7 @@ def score(
     from splink import Linker
 
     db_api = _db_api(backend, spark)
-    table = _register(db_api, backend, prepared)
+    table = _register(db_api, backend, prepared, "person_record", spark)
     saved = json.loads(model_json)
     frequencies: dict[str, dict[str, float]] | None = saved.pop("term_frequencies", None)
     model = in_dialect(saved, table)
@@ -385,7 +392,7 @@ def score(
             if lookup.empty:  # typed, so that an all-null column still registers
                 lookup = lookup.astype({col: "string", f"tf_{col}": "float64"})
             linker.table_management.register_term_frequency_lookup(
-                db_api.register(lookup, dataset_display_name=f"tf_{col}"), col
+                _register(db_api, backend, lookup, f"person_tf_{col}", spark), col
             )
     predictions = linker.inference.predict(threshold_match_weight=min_weight)
     cols = ["unique_id_l", "unique_id_r", "match_weight", "mw_identifiers"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import reduce
 
 import pandas as pd
 from delta.tables import DeltaTable
@@ -75,8 +76,9 @@ def _pending(spark: SparkSession, lake: Lake) -> dict[tuple[str, str], list[dict
 
 
 def current_versions(rows: DataFrame) -> DataFrame:
-    """The newest row per record_key: later extract date, then later folder, file and line."""
-    w = Window.partitionBy("record_key").orderBy(
+    """The newest row per record (authority and record_key): later extract date, then later
+    folder, file and line."""
+    w = Window.partitionBy("authority", "record_key").orderBy(
         F.col("_extract_date").desc(),
         F.col("_folder_seq").desc(),
         F.col("_source_file").desc(),
@@ -96,7 +98,9 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
     log = read_log(spark, lake)
     assert log is not None
 
-    def apply(key: tuple[str, str]) -> pd.DataFrame:
+    def delivered(key: tuple[str, str]) -> tuple[DataFrame, bool]:
+        """The standardised rows of one table's pending deliveries (from its last full refresh on),
+        and whether the table is replaced rather than merged."""
         authority, feed = key
         deliveries = pending[key]
         last_full = max((i for i, d in enumerate(deliveries) if d["full_refresh"]), default=None)
@@ -113,33 +117,45 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
             .where(in_list("_delivery_id", ids))
             .withColumn("_folder_seq", seq[F.col("_delivery_id")].cast("int"))
         )
-        rows = standardise_feed(bronze, feed, authority=authority).withColumn(
-            "_silver_run_id", F.lit(ctx.run_id)
-        )
-        rows = rows.cache()
-        current = current_versions(rows)
-        path = lake.silver(authority, feed)
-        if last_full is not None or not is_delta(spark, path):
-            _overwrite(current, path)
-            result.replaced.add(key)
-        else:
-            (
-                DeltaTable.forPath(spark, path)
-                .alias("t")
-                .merge(current.alias("s"), "t.record_key = s.record_key")
-                .whenMatchedUpdateAll()
-                .whenNotMatchedInsertAll()
-                .execute()
-            )
-        result.applied[key] = [str(d["delivery_id"]) for d in pending[key]]
-        result.rows_written[key] = current.count()
-        # Metrics are small: bring them to the driver now rather than union 100 query plans later.
+        replace = last_full is not None or not is_delta(spark, lake.silver(authority, feed))
+        return standardise_feed(bronze, feed, authority=authority), replace
+
+    def apply(feed: str) -> pd.DataFrame:
+        """One feed for every authority with pending deliveries: standardised, deduplicated and
+        measured in one plan (Spark's cost per query, not per row, dominates a monthly delivery),
+        then merged into (or written as) each authority's own table."""
+        keys = [k for k in sorted(pending) if k[1] == feed]
+        parts = {key: delivered(key) for key in keys}
+        rows = reduce(DataFrame.unionByName, [df for df, _ in parts.values()])
+        rows = rows.withColumn("_silver_run_id", F.lit(ctx.run_id)).cache()
+        current = current_versions(rows).cache()
+        counts = {r.authority: r["count"] for r in current.groupBy("authority").count().collect()}
+        for key, (_, replace) in parts.items():
+            authority = key[0]
+            mine = current.where(F.col("authority") == authority)
+            path = lake.silver(authority, feed)
+            if replace:
+                _overwrite(mine, path)
+                result.replaced.add(key)
+            else:
+                (
+                    DeltaTable.forPath(spark, path)
+                    .alias("t")
+                    .merge(mine.alias("s"), "t.record_key = s.record_key")
+                    .whenMatchedUpdateAll()
+                    .whenNotMatchedInsertAll()
+                    .execute()
+                )
+            result.applied[key] = [str(d["delivery_id"]) for d in pending[key]]
+            result.rows_written[key] = counts.get(authority, 0)
+        # Metrics are small: bring them to the driver now rather than union the feeds' plans later.
         metrics: pd.DataFrame = delivery_metrics(rows, feed, ctx.run_id).toPandas()
+        current.unpersist()
         rows.unpersist()
         return metrics
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        metric_frames = list(pool.map(apply, sorted(pending)))
+        metric_frames = list(pool.map(apply, sorted({feed for _, feed in pending})))
 
     ensure_table(spark, lake.platform("dq_metrics"), METRICS_SCHEMA, stats_columns=METRICS_STATS)
     applied_ids = [i for ids in result.applied.values() for i in ids]
