@@ -16,6 +16,7 @@ Evidence (outcomes.md "People"), strongest first:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -301,8 +302,14 @@ def _register(db_api: Any, backend: Backend, table: Any, name: str, spark: Any =
 TF_COLUMNS = ("forename", "surname")
 
 
+def _value_hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
 def term_frequencies(prepared: DataFrame) -> dict[str, dict[str, float]]:
-    """Each value's share of the non-null values of a TF-adjusted column, as Splink computes it.
+    """Each value's share of the non-null values of a TF-adjusted column, as Splink computes it,
+    keyed by the SHA-256 of the value (the model must hold no names: an erased person's name
+    would otherwise live on in the model JSON).
 
     They are part of the model: computed once at training and saved in its JSON, so a pair scores
     the same whenever it is scored. A stored link and a fresh full re-run then agree to the bit,
@@ -311,10 +318,25 @@ def term_frequencies(prepared: DataFrame) -> dict[str, dict[str, float]]:
     frequency)."""
     out: dict[str, dict[str, float]] = {}
     for col in TF_COLUMNS:
-        counts = prepared.where(F.col(col).isNotNull()).groupBy(col).count().collect()
+        counts = (
+            prepared.where(F.col(col).isNotNull())
+            .groupBy(F.sha2(F.col(col), 256).alias("h"))
+            .count()
+            .collect()
+        )
         total = sum(r["count"] for r in counts)
-        out[col] = {r[col]: r["count"] / total for r in counts} if total else {}
+        out[col] = {r["h"]: r["count"] / total for r in counts} if total else {}
     return out
+
+
+def _tf_lookup(prepared: DataFrame, col: str, shares: dict[str, float]) -> Any:
+    """The lookup Splink joins on (value, tf_value) for the values present in ``prepared``."""
+    import pandas as pd
+
+    values = [r[0] for r in prepared.where(F.col(col).isNotNull()).select(col).distinct().collect()]
+    known = [(v, shares[h]) for v in values if (h := _value_hash(v)) in shares]
+    lookup = pd.DataFrame({col: [v for v, _ in known], f"tf_{col}": [x for _, x in known]})
+    return lookup.astype({col: "string", f"tf_{col}": "float64"}) if lookup.empty else lookup
 
 
 def train(prepared: DataFrame, *, backend: Backend, spark: Any, seed: int = 42) -> str:
@@ -385,12 +407,8 @@ def score(
         ]
     linker = Linker(table, model, log_level=None)
     if frequencies is not None:  # a model saved before frequencies were kept computes them afresh
-        import pandas as pd
-
         for col, shares in frequencies.items():
-            lookup = pd.DataFrame({col: list(shares), f"tf_{col}": list(shares.values())})
-            if lookup.empty:  # typed, so that an all-null column still registers
-                lookup = lookup.astype({col: "string", f"tf_{col}": "float64"})
+            lookup = _tf_lookup(prepared, col, shares)
             linker.table_management.register_term_frequency_lookup(
                 _register(db_api, backend, lookup, f"person_tf_{col}", spark), col
             )
