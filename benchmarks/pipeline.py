@@ -43,7 +43,6 @@ def _jvm_used_mib(spark: SparkSession) -> int:
 def shuffle_by_window(events: Path, windows: dict[str, tuple[float, float]]) -> dict[str, dict[str, int]]:
     """Shuffle bytes written and read, and tasks, summed over the tasks that Spark's event log
     shows launched inside each (epoch seconds) window."""
-    out = {name: {"shuffle_write_mib": 0, "shuffle_read_mib": 0, "tasks": 0} for name in windows}
     raw = {name: [0, 0, 0] for name in windows}
     for log in events.iterdir():
         with log.open(encoding="utf-8") as fh:
@@ -62,9 +61,10 @@ def shuffle_by_window(events: Path, windows: dict[str, tuple[float, float]]) -> 
                         raw[name][1] += read
                         raw[name][2] += 1
                         break
-    for name, (w, r, t) in raw.items():
-        out[name] = {"shuffle_write_mib": round(w / 2**20), "shuffle_read_mib": round(r / 2**20), "tasks": t}
-    return out
+    return {
+        name: {"shuffle_write_mib": round(w / 2**20), "shuffle_read_mib": round(r / 2**20), "tasks": t}
+        for name, (w, r, t) in raw.items()
+    }
 
 
 def run_once(spark: SparkSession, settings: Settings, as_of: date, events: Path) -> dict[str, Any]:
