@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from deltalake import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -70,13 +71,15 @@ def test_one_more_month_links_like_a_full_rerun(
     lake = tmp_path / "incremental"
     settings = Settings(lake_root=str(lake), landing_root=str(tmp_path / "landing"))
     _put_records(earlier, lake)
-    first = run_people(spark, settings, _ctx(date(2026, 10, 31)))
+    first_ctx, second_ctx = _ctx(date(2026, 10, 31)), _ctx(built_lake.as_of)
+    first_run, second_run = first_ctx.run_id, second_ctx.run_id
+    first = run_people(spark, settings, first_ctx)
     assert first.trained and first.scored_records == n_earlier
     _, ids_before = _partition(lake)
 
     # The model (with its term frequencies) is kept; only the new month and the changed rows are scored.
     _put_records(now, lake)
-    second = run_people(spark, settings, _ctx(built_lake.as_of))
+    second = run_people(spark, settings, second_ctx)
     assert not second.trained
     assert second.records == n_now
     assert second.scored_records == n_now - n_earlier + 3
@@ -102,6 +105,14 @@ def test_one_more_month_links_like_a_full_rerun(
     changed = sum(1 for k, p in ids_before.items() if ids_after[k] != p)
     assert changed == second.changed_existing_records
     assert changed / len(ids_before) <= 0.01, f"{changed} of {len(ids_before)} earlier records changed id"
+    assert second.existing_records == len(ids_before)
+    # The run's linkage report says the same: records scored and the churn.
+    report = DeltaTable(str(lake / "silver" / "_platform" / "linkage_report")).to_pandas()
+    assert sorted(report["run_id"].unique()) == sorted([first_run, second_run])
+    summary = report[(report["run_id"] == second_run) & (report["section"] == "summary")].set_index("item")
+    assert summary.loc["records_scored", "count"] == second.scored_records
+    assert summary.loc["id_churn", "count"] == changed
+    assert summary.loc["id_churn", "value"] == pytest.approx(second.churn)
 
 
 def test_an_unchanged_rerun_scores_nothing_and_changes_no_id(

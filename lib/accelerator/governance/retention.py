@@ -8,7 +8,8 @@ record (the person under 18 on the event date) is never due before their 25th bi
 birth is the record's own, else the one most of the person's records give.
 
 A record that is due goes from every layer: all its bronze versions, silver, ``person_record``,
-``person_xref``, ``person_links``, families of people left with no record, and gold (rebuilt).
+``person_xref``, ``person_links`` and the linkage report's borderline pairs, families of people left
+with no record, and gold (rebuilt).
 Quarantined lines (rejected on delivery, never a record) are due on the feed's period counted from
 their delivery's extract date. The history of every table touched is vacuumed and its log compacted
 (``rights.purge_histories``). One audit row says what was destroyed (counts per table), when and
@@ -284,13 +285,14 @@ def apply_retention(
     drop(lake.platform("person_xref"), person, key3, schema3)
     if not person.empty:
         nodes = pd.DataFrame({"node": ["|".join(k) for k in person[key3].itertuples(index=False)]})
-        for side in ("unique_id_l", "unique_id_r"):
-            drop(
-                lake.platform("person_links"),
-                nodes.rename(columns={"node": side}),
-                [side],
-                f"{side} string",
-            )
+        for table in ("person_links", "linkage_report"):  # the report's borderline pairs
+            for side in ("unique_id_l", "unique_id_r"):
+                drop(
+                    lake.platform(table),
+                    nodes.rename(columns={"node": side}),
+                    [side],
+                    f"{side} string",
+                )
     qcols = ["delivery_id", "source_file", "line_number"]
     for authority, grp in plan.quarantine.groupby("authority"):
         drop(

@@ -300,6 +300,21 @@ def _register(db_api: Any, backend: Backend, table: Any, name: str, spark: Any =
 
 # Columns whose exact-match level is term-frequency adjusted (see ``settings``).
 TF_COLUMNS = ("forename", "surname")
+# The comparisons of ``settings``, in order (their match weights are kept with each link).
+COMPARISONS = ("identifiers", "partner_ref", "forename", "surname", "dob", "sex", "address")
+EVIDENCE_COLUMNS = (*[f"mw_{c}" for c in COMPARISONS], *[f"mw_tf_adj_{c}" for c in TF_COLUMNS])
+# A scored pair: the pair, its weight, whether it shares a valid identifier, the blocking rule that
+# found it, and each comparison's match weight (with the names' term-frequency adjustments):
+# match_weight = prior + the sum of the mw_ columns, so the evidence of a link is on record.
+LINK_COLUMNS = (
+    "unique_id_l",
+    "unique_id_r",
+    "match_weight",
+    "by_identifier",
+    "blocking_rule",
+    *[f"mw_{c}" for c in COMPARISONS],
+    *[f"mw_tf_{c}" for c in TF_COLUMNS],
+)
 
 
 def _value_hash(value: str) -> str:
@@ -351,9 +366,25 @@ def train(prepared: DataFrame, *, backend: Backend, spark: Any, seed: int = 42) 
     linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
     linker.training.estimate_m_from_label_column("id_label")
     model = linker.misc.save_model_to_json()
+    _write_effective_probabilities(linker, model)
     model["model_version"] = MODEL_VERSION
     model["term_frequencies"] = term_frequencies(prepared)
     return json.dumps(model, sort_keys=True, default=str)
+
+
+def _write_effective_probabilities(linker: Any, model: dict[str, Any]) -> None:
+    """Write into the saved model each level's m and u as Splink uses them at prediction. A level
+    that no identifier-linked pair reached (or u sampling missed) has no estimate, and Splink
+    would fill in its library default at every prediction, or 1e-6 for a level marked "not
+    observed". Written down, the model JSON is the whole model: its weights do not move with a
+    Splink upgrade, and the report can name each level from a link's weights."""
+    comparisons = linker._settings_obj.comparisons
+    for comp_json, comp in zip(model["comparisons"], comparisons, strict=True):
+        for lvl_json, lvl in zip(comp_json["comparison_levels"], comp.comparison_levels, strict=True):
+            if lvl.is_null_level:
+                continue
+            lvl_json["m_probability"] = lvl.m_probability
+            lvl_json["u_probability"] = lvl.u_probability
 
 
 def in_dialect(model: dict[str, Any], table: Any) -> dict[str, Any]:
@@ -385,8 +416,7 @@ def score(
     incremental: bool = False,
 ) -> Any:
     """Score the blocked pairs (only pairs with a new record when ``incremental``) and return
-    those with match_weight ≥ ``min_weight`` as pandas: unique_id_l, unique_id_r, match_weight,
-    by_identifier."""
+    those with match_weight ≥ ``min_weight`` as pandas, columns :data:`LINK_COLUMNS`."""
     from splink import Linker
 
     db_api = _db_api(backend, spark)
@@ -413,14 +443,24 @@ def score(
                 _register(db_api, backend, lookup, f"person_tf_{col}", spark), col
             )
     predictions = linker.inference.predict(threshold_match_weight=min_weight)
-    cols = ["unique_id_l", "unique_id_r", "match_weight", "mw_identifiers"]
+    cols = ["unique_id_l", "unique_id_r", "match_weight", "match_key", *EVIDENCE_COLUMNS]
     if backend == "duckdb":
         df = predictions.as_pandas_dataframe()[cols]
     else:
         df = predictions.as_spark_dataframe().select(*cols).toPandas()
     # Splink keeps each comparison's match weight: only "same valid identifier" is strongly positive.
     df["by_identifier"] = df["mw_identifiers"] > 15
-    return df.drop(columns=["mw_identifiers"])
+    rules = blocking_rules(model_json)
+    df["blocking_rule"] = df["match_key"].astype(int).map(dict(enumerate(rules)))
+    df = df.rename(columns={f"mw_tf_adj_{c}": f"mw_tf_{c}" for c in TF_COLUMNS})
+    return df[list(LINK_COLUMNS)]
+
+
+def blocking_rules(model_json: str) -> list[str]:
+    """The model's blocking rules in order (Splink's ``match_key`` is the index of the first rule
+    that generated a pair)."""
+    rules = json.loads(model_json).get("blocking_rules_to_generate_predictions", [])
+    return [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in rules]
 
 
 def comparison_levels(model_json: str) -> Sequence[dict[str, Any]]:

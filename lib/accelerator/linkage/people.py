@@ -5,10 +5,13 @@ Tables (``silver/_platform/``):
 - ``person_xref``: feed, authority, record_key, person_id (outputs.md), plus the record's
   comparison signature and the run that last assigned it. Also the registry the next run reads.
 - ``person_links``: every scored pair at or above the storage weight (below the match threshold
-  too, so a new threshold needs no rescoring), with the model version that scored it.
+  too, so a new threshold needs no rescoring), with the blocking rule that found it, each
+  comparison's match weight (the evidence) and the run that wrote it.
 - ``person_id_changes``: MERGE / SPLIT / NEW per run, with evidence; ``person_id_redirects``:
   retired id → surviving id.
 - ``linkage_models``: the Splink model JSON of each training, versioned with the run.
+- ``linkage_report``: the run's linkage report, appended (``report.py``): links by rule, match
+  weights, cluster sizes, largest clusters, id churn, refused merges, borderline pairs to review.
 
 A run re-scores only new or changed records (against everything, and among themselves), keeps the
 stored links between unchanged records, and clusters the union: clustering is order-independent,
@@ -30,11 +33,19 @@ from accelerator.config import RunContext, Settings
 from accelerator.io.delta import BASE_PROPERTIES, is_delta
 from accelerator.io.lake import Lake
 from accelerator.linkage import model as M
+from accelerator.linkage import report as R
 from accelerator.linkage.cluster import Clustering, Edge, Node, cluster
 from accelerator.linkage.ids import IdChange, carry_forward
 
 STORE_MIN_WEIGHT = 0.0
 ROSTER_FEEDS = ("housing", "early_help")
+_NOT_DOUBLE = {
+    "unique_id_l": "string",
+    "unique_id_r": "string",
+    "by_identifier": "boolean",
+    "blocking_rule": "string",
+}
+LINK_TYPES = {c: _NOT_DOUBLE.get(c, "double") for c in M.LINK_COLUMNS}
 
 
 def write_table(df: DataFrame, path: str, *, stats: Iterable[str], mode: str = "overwrite") -> None:
@@ -84,11 +95,12 @@ class LinkageResult:
     changes: list[IdChange] = field(default_factory=list)
     clustering: Clustering | None = None
     changed_existing_records: int = 0
+    existing_records: int = 0  # records linked by an earlier run and still present
 
     @property
     def churn(self) -> float:
-        """Share of previously linked records whose person_id changed in this run."""
-        return self.changed_existing_records / self.records if self.records else 0.0
+        """Share of previously linked records (still present) whose person_id changed in this run."""
+        return self.changed_existing_records / self.existing_records if self.existing_records else 0.0
 
 
 def run_people(
@@ -154,15 +166,19 @@ def run_people(
             incremental=not full,
         )
         if new_set
-        else pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "by_identifier"])
+        else pd.DataFrame(columns=list(M.LINK_COLUMNS))
     )
     result.new_pairs = len(scored)
     stored = _read(spark, lake.platform("person_links"))
     keep = pd.DataFrame(columns=scored.columns)
     if stored is not None and not full:
         current = set(pdf["unique_id"])
+        # links stored before the rule and evidence were kept have them null
         old: pd.DataFrame = stored.select(
-            "unique_id_l", "unique_id_r", "match_weight", "by_identifier"
+            *[
+                F.col(c) if c in stored.columns else F.lit(None).cast(LINK_TYPES[c]).alias(c)
+                for c in M.LINK_COLUMNS
+            ]
         ).toPandas()
         ok = (
             old["unique_id_l"].isin(current)
@@ -174,9 +190,10 @@ def run_people(
     parts = [f for f in (keep, scored) if len(f)]
     links = pd.concat(parts, ignore_index=True) if parts else scored
     links = links.drop_duplicates(subset=["unique_id_l", "unique_id_r"], keep="last")
+    pairs = links[["unique_id_l", "unique_id_r", "match_weight", "by_identifier"]]
     edges = [
         Edge(a, b, float(w), bool(i))
-        for a, b, w, i in links.itertuples(index=False)
+        for a, b, w, i in pairs.itertuples(index=False)
         if float(w) >= settings.match_weight_threshold
     ]
     result.links = len(edges)
@@ -196,10 +213,49 @@ def run_people(
     result.changed_existing_records = sum(
         1 for k, v in previous.items() if k in assignment and assignment[k] != v
     )
+    result.existing_records = sum(1 for k in previous if k in assignment)
     _publish(spark, lake, ctx, pdf, assignment, sigs, links, retired, changes)
+    write_report(spark, lake, settings, ctx, result, model_json, pdf, links, assignment)
     prepared_all.unpersist()
     new_keys.unpersist()
     return result
+
+
+def write_report(
+    spark: SparkSession,
+    lake: Lake,
+    settings: Settings,
+    ctx: RunContext,
+    result: LinkageResult,
+    model_json: str,
+    pdf: pd.DataFrame,
+    links: pd.DataFrame,
+    assignment: dict[str, str],
+) -> None:
+    """Append this run's rows to ``silver/_platform/linkage_report`` (see ``report.py``)."""
+    assert result.clustering is not None
+    inputs = R.ReportInputs(
+        run_id=ctx.run_id,
+        model_version=result.model_version,
+        model_json=model_json,
+        threshold=settings.match_weight_threshold,
+        records=pdf[["unique_id", "authority", "feed", "dob"]],
+        links=links,
+        assignment=assignment,
+        clustering=result.clustering,
+        changes=result.changes,
+        scored_records=result.scored_records,
+        new_pairs=result.new_pairs,
+        changed_existing_records=result.changed_existing_records,
+        previous_records=result.existing_records,
+    )
+    rows = R.build(inputs, comparisons=M.COMPARISONS)
+    write_table(
+        spark.createDataFrame(rows, R.SCHEMA),
+        lake.platform("linkage_report"),
+        stats=("run_id", "section"),
+        mode="append",
+    )
 
 
 def node_key_col(xref: DataFrame) -> Any:
@@ -229,9 +285,10 @@ def _publish(
         .withColumn("run_id", F.lit(ctx.run_id))
     )
     write_table(xref_df, lake.platform("person_xref"), stats=("feed", "authority", "run_id"))
+    floats = {c: float for c in M.LINK_COLUMNS if LINK_TYPES[c] == "double"}
     links_df = spark.createDataFrame(
-        links.astype({"match_weight": float, "by_identifier": bool}),
-        "unique_id_l string, unique_id_r string, match_weight double, by_identifier boolean",
+        links[list(M.LINK_COLUMNS)].astype({**floats, "by_identifier": bool}),
+        ", ".join(f"{c} {LINK_TYPES[c]}" for c in M.LINK_COLUMNS),
     ).withColumn("run_id", F.lit(ctx.run_id))
     write_table(links_df, lake.platform("person_links"), stats=("run_id", "match_weight"))
     if changes:

@@ -23,7 +23,9 @@ from accelerator.config import Settings
 from accelerator.feeds import AUTHORITIES
 from accelerator.io.delta import is_delta
 from accelerator.io.lake import Lake
-from accelerator.linkage.model import node_key
+from accelerator.linkage.model import COMPARISONS, node_key
+from accelerator.linkage.report import SCHEMA as REPORT_SCHEMA
+from accelerator.linkage.report import SUMMARY_ITEMS
 
 
 def _authority(authority: str) -> str:
@@ -168,10 +170,27 @@ class LinkageReport:
     """How many people have 1, 2, 3, ... records."""
     weights: DataFrame
     """Stored pairs by whole match weight, with how many are over the threshold."""
+    run_id: str | None
+    """The run whose report rows follow (the latest, or the one asked for)."""
+    summary: DataFrame
+    """That run's figures: records, records and pairs scored, links, people, churn, threshold."""
+    links_by_rule: DataFrame
+    """Links over the threshold by the blocking rule that found them, with their share."""
+    largest_clusters: DataFrame
+    """The largest people: records, authorities, records per feed, distinct dates of birth."""
+    id_churn: DataFrame
+    """MERGE / SPLIT / NEW events and records whose person id changed."""
+    refused_merges: DataFrame
+    """Merges the clustering refused, by constraint."""
+    borderline_pairs: DataFrame
+    """A sample of pairs near the threshold for clerical review, one column per comparison's level."""
+    history: DataFrame
+    """The summary figures of every run (trend of links, people and churn)."""
 
 
-def linkage_report(spark: SparkSession, settings: Settings) -> LinkageReport:
-    """The linkage report of the latest state of ``silver/_platform`` (counts only)."""
+def linkage_report(spark: SparkSession, settings: Settings, *, run_id: str | None = None) -> LinkageReport:
+    """The linkage report: the state of ``silver/_platform`` (runs, cluster sizes, weights) and the
+    rows ``silver/_platform/linkage_report`` holds for ``run_id`` (default: the latest run)."""
     lake = Lake(settings.lake_root)
     xref = _load(spark, lake.platform("person_xref"))
     assigned = xref.groupBy("run_id").agg(
@@ -207,7 +226,72 @@ def linkage_report(spark: SparkSession, settings: Settings) -> LinkageReport:
         .withColumn("over_threshold", F.col("weight") >= F.lit(settings.match_weight_threshold))
         .orderBy("weight")
     )
-    return LinkageReport(runs, sizes, weights)
+    report_path = lake.platform("linkage_report")
+    if is_delta(spark, report_path):
+        rows = _load(spark, report_path)
+    else:
+        rows = spark.createDataFrame([], REPORT_SCHEMA)
+    if run_id is None:
+        latest = rows.agg(F.max("run_id")).first()
+        run_id = latest[0] if latest else None
+    mine = rows.where(F.col("run_id") == F.lit(run_id))
+
+    def section(name: str) -> DataFrame:
+        return mine.where(F.col("section") == name).orderBy("rank", "item")
+
+    detail = F.col("detail")
+    by_rule = section("links_by_rule").select(
+        F.col("rank").alias("rule_order"),
+        F.col("item").alias("blocking_rule"),
+        F.col("count").alias("links"),
+        F.col("value").alias("share"),
+        F.get_json_object(detail, "$.pairs_stored").cast("long").alias("pairs_stored"),
+        F.get_json_object(detail, "$.by_identifier").cast("long").alias("by_identifier"),
+    )
+    largest = section("largest_clusters").select(
+        "rank",
+        "person_id",
+        F.col("count").alias("records"),
+        F.col("value").cast("int").alias("authorities"),
+        F.get_json_object(detail, "$.records_by_feed").alias("records_by_feed"),
+        F.get_json_object(detail, "$.dates_of_birth").cast("int").alias("dates_of_birth"),
+    )
+    evidence = [F.get_json_object(detail, f"$.evidence.{c}.level").alias(c) for c in COMPARISONS]
+    borderline = section("borderline_pairs").select(
+        "rank",
+        "unique_id_l",
+        "unique_id_r",
+        F.col("value").alias("match_weight"),
+        F.get_json_object(detail, "$.linked").cast("boolean").alias("linked"),
+        F.get_json_object(detail, "$.same_person").cast("boolean").alias("same_person"),
+        F.get_json_object(detail, "$.rule").alias("blocking_rule"),
+        *evidence,
+        F.col("detail").alias("evidence_json"),
+    )
+    history = (  # figures are counts, but for the threshold and id_churn (the share of records)
+        rows.where(F.col("section") == "summary")
+        .groupBy("run_id")
+        .pivot("item", [*SUMMARY_ITEMS, "match_weight_threshold", "id_churn"])
+        .agg(F.first(F.coalesce(F.col("value"), F.col("count").cast("double"))))
+        .orderBy("run_id")
+    )
+    return LinkageReport(
+        runs=runs,
+        cluster_sizes=sizes,
+        weights=weights,
+        run_id=run_id,
+        summary=section("summary").select("item", "count", "value"),
+        links_by_rule=by_rule,
+        largest_clusters=largest,
+        id_churn=section("id_churn").select(
+            F.col("item").alias("change"), F.col("count").alias("events"), "value"
+        ),
+        refused_merges=section("refused_merges").select(
+            F.col("item").alias("reason"), F.col("count").alias("edges")
+        ),
+        borderline_pairs=borderline,
+        history=history,
+    )
 
 
 # ------------------------------------------------------------------------------ data quality
