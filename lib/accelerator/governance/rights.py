@@ -48,6 +48,7 @@ from pyspark.sql import types as T
 from accelerator.feeds import FEEDS
 from accelerator.io.delta import col, ensure_table, is_delta
 from accelerator.io.lake import PLATFORM, QUARANTINE, Lake, join
+from accelerator.io.storage import HadoopStorage
 
 AUDIT = "audit"
 RESTRICTION = "restriction"
@@ -100,65 +101,10 @@ def subject_hash(person_id: str) -> str:
 # --------------------------------------------------------------------------- file system
 
 
-class _Fs:
-    """Hadoop file system access for local folders and abfss:// alike (listing and deleting)."""
-
-    def __init__(self, spark: SparkSession) -> None:
-        self._jvm: Any = spark.sparkContext._jvm
-        self._conf: Any = spark.sparkContext._jsc.hadoopConfiguration()
-
-    def _fs(self, path: str) -> tuple[Any, Any]:
-        jpath = self._jvm.org.apache.hadoop.fs.Path(path)
-        return jpath.getFileSystem(self._conf), jpath
-
-    def exists(self, path: str) -> bool:
-        fs, p = self._fs(path)
-        return bool(fs.exists(p))
-
-    def walk(self, root: str) -> list[str]:
-        """Every file under ``root`` (hidden ones too), as paths under ``root``'s spelling."""
-        fs, p = self._fs(root)
-        if not fs.exists(p):
-            return []
-        base = str(fs.makeQualified(p).toString()).rstrip("/")
-        out = []
-        it = fs.listFiles(p, True)
-        while it.hasNext():
-            full = str(it.next().getPath().toString())
-            out.append(join(root, full[len(base) :]) if full.startswith(base) else full)
-        return sorted(out)
-
-    def list(self, path: str) -> list[str]:
-        fs, p = self._fs(path)
-        if not fs.exists(p):
-            return []
-        return sorted(str(s.getPath().getName()) for s in fs.listStatus(p))
-
-    def delete(self, path: str) -> bool:
-        fs, p = self._fs(path)
-        return bool(fs.delete(p, True))
-
-    def read_bytes(self, path: str) -> bytes:
-        fs, p = self._fs(path)
-        stream = fs.open(p)
-        try:
-            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
-        finally:
-            stream.close()
-
-    def write_bytes(self, path: str, data: bytes) -> None:
-        fs, p = self._fs(path)
-        stream = fs.create(p, True)
-        try:
-            stream.write(bytearray(data))
-        finally:
-            stream.close()
-
-
 def delta_tables(spark: SparkSession, root: str) -> list[str]:
     """Every Delta table under the lake root (a folder holding ``_delta_log``)."""
     tables = set()
-    for f in _Fs(spark).walk(root):
+    for f in HadoopStorage(spark).walk(root):
         if "/_delta_log/" in f:
             tables.add(f.split("/_delta_log/")[0])
     return sorted(tables)
@@ -636,7 +582,7 @@ def purge_histories(spark: SparkSession, paths: Iterable[str]) -> int:
 
 
 def _purge_one(spark: SparkSession, path: str) -> int:
-    fs = _Fs(spark)
+    fs = HadoopStorage(spark)
     before = len(fs.walk(path))
     spark.sql(f"VACUUM delta.`{path}` RETAIN 0 HOURS")
     jvm: Any = spark.sparkContext._jvm
@@ -646,15 +592,15 @@ def _purge_one(spark: SparkSession, path: str) -> int:
     version = int(log.update(False, jvm.scala.Option.empty()).version())
     log.checkpoint()
     log_dir = join(path, "_delta_log")
-    for name in fs.list(log_dir):
+    for name in fs.children(log_dir):
         m = _VERSION_FILE.match(name)
         if m and int(m.group(1)) < version:
             fs.delete(join(log_dir, name))
-    for name in fs.list(join(log_dir, "_commits")):  # coordinated commits (none yet in Delta 3.2)
+    for name in fs.children(join(log_dir, "_commits")):  # coordinated commits (none yet in Delta 3.2)
         m = _VERSION_FILE.match(name)
         if m and int(m.group(1)) < version:
             fs.delete(join(log_dir, "_commits", name))
-    present = set(fs.list(path))
+    present = set(fs.children(path))
     for name in present:
         if name.startswith(".") and name.endswith(".crc") and name[1:-4] not in present:
             fs.delete(join(path, name))
@@ -792,7 +738,11 @@ class ErasureResult:
 def other_files(spark: SparkSession, lake_root: str) -> list[str]:
     """Files under the lake that belong to no Delta table (exports, model files, notes)."""
     tables = delta_tables(spark, lake_root)
-    return [f for f in _Fs(spark).walk(lake_root) if not any(f == t or f.startswith(t + "/") for t in tables)]
+    return [
+        f
+        for f in HadoopStorage(spark).walk(lake_root)
+        if not any(f == t or f.startswith(t + "/") for t in tables)
+    ]
 
 
 def text_mentions(data: bytes, subject: Subject) -> bool:
@@ -852,7 +802,7 @@ def erase(
     purge |= {p for p in tables if rel(lake_root, p).startswith("gold/")}
     purge |= {lake.platform(t) for t in REWRITTEN_BY_RUNS if lake.platform(t) in tables}
     purge |= {lake.silver(a, f) for p in touched if (af := _feed_of(lake_root, p)) for a, f in [af]}
-    fs = _Fs(spark)
+    fs = HadoopStorage(spark)
     result.files_removed = purge_histories(spark, [p for p in purge if is_delta(spark, p)])
     for f in other_files(spark, lake_root):
         if text_mentions(fs.read_bytes(f), subject):

@@ -4,6 +4,7 @@ Bronze reads manifests and CSV files as bytes (it must see the exact bytes to ch
 decode Windows-1252 or a byte-order mark), so it cannot use Spark's CSV reader. Locally that is
 plain file I/O; on Synapse the same calls go through the session's Hadoop ``FileSystem``
 (``abfss://`` with the workspace's managed identity), so no credentials are handled here.
+Erasure and retention list, walk and delete lake files through the same ``HadoopStorage``.
 """
 
 from __future__ import annotations
@@ -94,6 +95,32 @@ class HadoopStorage:
             return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
         finally:
             stream.close()
+
+    # Beyond the landing zone's needs: what erasure and retention do to the lake.
+
+    def children(self, path: str) -> list[str]:
+        """The names of every file and folder directly under ``path`` (hidden ones too)."""
+        fs, jpath = self._fs(path)
+        if not fs.exists(jpath):
+            return []
+        return sorted(str(s.getPath().getName()) for s in fs.listStatus(jpath))
+
+    def walk(self, root: str) -> list[str]:
+        """Every file under ``root`` (hidden ones too), as paths under ``root``'s spelling."""
+        fs, jpath = self._fs(root)
+        if not fs.exists(jpath):
+            return []
+        base = str(fs.makeQualified(jpath).toString()).rstrip("/")
+        out = []
+        it = fs.listFiles(jpath, True)
+        while it.hasNext():
+            full = str(it.next().getPath().toString())
+            out.append(root.rstrip("/") + full[len(base) :] if full.startswith(base) else full)
+        return sorted(out)
+
+    def delete(self, path: str) -> bool:
+        fs, jpath = self._fs(path)
+        return bool(fs.delete(jpath, True))
 
 
 def storage_for(root: str, spark: SparkSession | None = None) -> Storage:
