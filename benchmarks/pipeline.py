@@ -25,9 +25,9 @@ from pyspark.sql import SparkSession
 
 from accelerator import pipeline
 from accelerator.config import RunContext, Settings
+from accelerator.dates import add_months, month_end
 from accelerator.spark import get_spark
 from accelerator.synth import generate
-from accelerator.synth.dates import add_months, month_end
 from actions import report, timing_actions
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from accelerator.synth.dates import add_months
+from accelerator.dates import add_months
 
 HEADLINES: dict[int, str] = {
     1: "h01_education",

@@ -1,0 +1,17 @@
+"""Calendar-month arithmetic shared by the pipeline and the generator (pure, no clock)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+
+def add_months(d: date, months: int) -> date:
+    """``d`` moved by whole calendar months, the day clamped to the month's length (31 Mar - 1 -> 29 Feb)."""
+    y, m = divmod(d.year * 12 + d.month - 1 + months, 12)
+    m += 1
+    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def month_end(d: date) -> date:
+    return date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
