@@ -344,11 +344,15 @@ def term_frequencies(prepared: DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def _tf_lookup(prepared: DataFrame, col: str, shares: dict[str, float]) -> Any:
-    """The lookup Splink joins on (value, tf_value) for the values present in ``prepared``."""
+def _tf_lookup(prepared: Any, col: str, shares: dict[str, float]) -> Any:
+    """The lookup Splink joins on (value, tf_value) for the values present in ``prepared`` (a
+    Spark frame, or the pandas frame already on the driver for DuckDB)."""
     import pandas as pd
 
-    values = [r[0] for r in prepared.where(F.col(col).isNotNull()).select(col).distinct().collect()]
+    if isinstance(prepared, DataFrame):
+        values = [r[0] for r in prepared.where(F.col(col).isNotNull()).select(col).distinct().collect()]
+    else:
+        values = [str(v) for v in prepared[col].dropna().unique()]
     known = [(v, shares[h]) for v in values if (h := _value_hash(v)) in shares]
     lookup = pd.DataFrame({col: [v for v, _ in known], f"tf_{col}": [x for _, x in known]})
     return lookup.astype({col: "string", f"tf_{col}": "float64"}) if lookup.empty else lookup
@@ -420,7 +424,9 @@ def score(
     from splink import Linker
 
     db_api = _db_api(backend, spark)
-    table = _register(db_api, backend, prepared, "person_record", spark)
+    # DuckDB scores on the driver: bring the rows over once, for the table and the lookups.
+    rows = prepared.toPandas() if backend == "duckdb" else prepared
+    table = _register(db_api, backend, rows, "person_record", spark)
     saved = json.loads(model_json)
     frequencies: dict[str, dict[str, float]] | None = saved.pop("term_frequencies", None)
     model = in_dialect(saved, table)
@@ -438,7 +444,7 @@ def score(
     linker = Linker(table, model, log_level=None)
     if frequencies is not None:  # a model saved before frequencies were kept computes them afresh
         for col, shares in frequencies.items():
-            lookup = _tf_lookup(prepared, col, shares)
+            lookup = _tf_lookup(rows, col, shares)
             linker.table_management.register_term_frequency_lookup(
                 _register(db_api, backend, lookup, f"person_tf_{col}", spark), col
             )
