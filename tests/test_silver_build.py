@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from accelerator.bronze.land import run_bronze
 from accelerator.config import RunContext, Settings
-from accelerator.feeds import FEEDS
+from accelerator.feeds import AUTHORITIES, FEEDS
 from accelerator.io.lake import Lake
 from accelerator.io.storage import LocalStorage
-from accelerator.silver.build import run_silver
+from accelerator.silver.build import person_records, run_silver
+from conftest import BuiltLake
 from landing_kit import csv_bytes, write_delivery
 
 HEALTH = FEEDS["health_services"].column_names
@@ -132,6 +134,7 @@ def test_silver_correction_merges_only_changed_keys_and_full_refresh_replaces(
     assert sorted(r.record_key for r in spark.read.format("delta").load(path).collect()) == ["R1", "R5"]
     person = spark.read.format("delta").load(lake.platform("person_record"))
     assert sorted(r.record_key for r in person.collect()) == ["R1", "R5"]
+    _assert_person_record_is_the_rebuild(spark, lake)
 
 
 def test_silver_second_run_changes_nothing(spark: SparkSession, tmp_path: Path) -> None:
@@ -141,3 +144,46 @@ def test_silver_second_run_changes_nothing(spark: SparkSession, tmp_path: Path) 
     before = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").count()
     _run(spark, tmp_path, 2)
     assert spark.sql(f"DESCRIBE HISTORY delta.`{path}`").count() == before
+
+
+def _same_rows(a: DataFrame, b: DataFrame) -> None:
+    assert a.count() == b.count()
+    assert a.exceptAll(b).count() == 0 and b.exceptAll(a).count() == 0
+
+
+def _assert_person_record_is_the_rebuild(spark: SparkSession, lake: Lake) -> None:
+    kept = spark.read.format("delta").load(lake.platform("person_record"))
+    rebuilt = person_records(spark, lake, list(AUTHORITIES))
+    assert rebuilt is not None
+    _same_rows(kept, rebuilt.select(*kept.columns))
+
+
+def test_person_record_kept_by_merge_is_the_rebuild_on_generated_deliveries(
+    spark: SparkSession, built_lake: BuiltLake, tmp_path: Path
+) -> None:
+    """person_record is MERGEd with each run's silver changes (full refreshes included): after
+    a first run up to October and a second with November, it holds exactly what a rebuild from
+    every silver table gives, and what the session lake's single run wrote."""
+    cut = date(2026, 10, 31)
+    folders = sorted(built_lake.landing.glob("*/*/*"))
+    later = [f for f in folders if date.fromisoformat(f.name[:10]) > cut]
+    assert later and len(later) < len(folders)
+    landing = tmp_path / "landing"
+    for folder in folders:
+        if folder not in later:
+            shutil.copytree(folder, landing / folder.relative_to(built_lake.landing))
+    settings = Settings(lake_root=str(tmp_path / "lake"), landing_root=str(landing))
+    lake = Lake(settings.lake_root)
+    for n, (as_of, batch) in enumerate(((cut, []), (built_lake.as_of, later))):
+        for folder in batch:
+            shutil.copytree(folder, landing / folder.relative_to(built_lake.landing))
+        ctx = RunContext.create(as_of=as_of, started_at=datetime(as_of.year, as_of.month, as_of.day, 23, n))
+        run_bronze(spark, settings, ctx, LocalStorage())
+        run_silver(spark, settings, ctx)
+        _assert_person_record_is_the_rebuild(spark, lake)
+    path = lake.platform("person_record")
+    last = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").orderBy("version", ascending=False).first()
+    assert last is not None and last.operation == "MERGE"
+    once = spark.read.format("delta").load(str(built_lake.lake / "silver" / "_platform" / "person_record"))
+    kept = spark.read.format("delta").load(path)
+    _same_rows(kept, once.select(*kept.columns))

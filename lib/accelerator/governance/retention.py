@@ -41,6 +41,7 @@ from accelerator.governance.rights import (
 )
 from accelerator.io.delta import is_delta
 from accelerator.io.lake import Lake, join
+from accelerator.silver.build import silver_tables
 
 GOLD_TABLES = ("family", "family_member", "headline_evidence", "child_timeline")
 DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "infra" / "retention.yaml"
@@ -177,25 +178,20 @@ def plan_retention(
     lake = Lake(lake_root)
     dobs = _person_dob(spark, lake)
     frames: list[pd.DataFrame] = []
-    for authority in AUTHORITIES:
-        for feed in FEEDS:
-            path = lake.silver(authority, feed)
-            if not is_delta(spark, path):
-                continue
-            df = spark.read.format("delta").load(path)
-            if FEEDS[feed].person_level:
-                if dobs is not None:
-                    df = df.join(dobs, ["authority", "feed", "record_key"], "left")
-                else:
-                    df = df.withColumn("person_dob_any", F.lit(None).cast("date"))
-                df = df.withColumn("dob", F.coalesce("person_dob", "person_dob_any"))
+    for authority, feed, df in silver_tables(spark, lake, AUTHORITIES, FEEDS):
+        if FEEDS[feed].person_level:
+            if dobs is not None:
+                df = df.join(dobs, ["authority", "feed", "record_key"], "left")
             else:
-                df = df.withColumn("dob", F.lit(None).cast("date"))
-            due: pd.DataFrame = due_records(df, feed, policy, as_of=as_of).toPandas()
-            if len(due):
-                due.insert(0, "feed", feed)
-                due.insert(0, "authority", authority)
-                frames.append(due)
+                df = df.withColumn("person_dob_any", F.lit(None).cast("date"))
+            df = df.withColumn("dob", F.coalesce("person_dob", "person_dob_any"))
+        else:
+            df = df.withColumn("dob", F.lit(None).cast("date"))
+        due: pd.DataFrame = due_records(df, feed, policy, as_of=as_of).toPandas()
+        if len(due):
+            due.insert(0, "feed", feed)
+            due.insert(0, "authority", authority)
+            frames.append(due)
     cols = ["authority", "feed", "record_key", "clock_date", "due_date", "rule"]
     records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     quarantine = _due_quarantine(spark, lake, policy, as_of=as_of)

@@ -7,11 +7,17 @@ holds for that authority"); otherwise the newest version of each record_key amon
 MERGEd in, touching only those keys. Older versions stay in the Delta history of each table.
 ``silver/_platform/applied_deliveries`` records what has been applied; applying a delivery twice
 gives the same table, so a run killed between the MERGE and that record is safe to repeat.
+
+``silver/_platform/person_record`` (the person-level records of every feed, linkage's input) is
+built from every silver table on the first run and then kept up to date by one MERGE of each
+run's changed rows (the rows of a table a full refresh replaced go too), so a monthly run does not
+re-read every silver table. Either way it holds what a rebuild would (tested).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import reduce
@@ -148,12 +154,15 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
                 )
             result.applied[key] = [str(d["delivery_id"]) for d in pending[key]]
             result.rows_written[key] = counts.get(authority, 0)
+        if feed in PERSON_FEEDS:  # kept for the one person_record MERGE after every feed
+            person_changes.append(person_columns(current, feed).localCheckpoint())
         # Metrics are small: bring them to the driver now rather than union the feeds' plans later.
         metrics: pd.DataFrame = delivery_metrics(rows, feed, ctx.run_id).toPandas()
         current.unpersist()
         rows.unpersist()
         return metrics
 
+    person_changes: list[DataFrame] = []
     with ThreadPoolExecutor(max_workers=4) as pool:
         metric_frames = list(pool.map(apply, sorted({feed for _, feed in pending})))
 
@@ -166,7 +175,7 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
         [f.name for f in METRICS_SCHEMA.fields]
     ]
     append(spark.createDataFrame(all_metrics, METRICS_SCHEMA), lake.platform("dq_metrics"))
-    build_person_record(spark, lake)
+    update_person_record(spark, lake, person_changes, {k for k in result.replaced if k[1] in PERSON_FEEDS})
     applied = [{**d, "run_id": ctx.run_id} for key in sorted(pending) for d in pending[key]]
     ensure_table(
         spark, lake.platform("applied_deliveries"), APPLIED_SCHEMA, stats_columns=("delivery_id", "run_id")
@@ -182,49 +191,55 @@ def _overwrite(df: DataFrame, path: str) -> None:
     writer.save(path)
 
 
-PERSON_RECORD_COLUMNS = (
-    "authority",
-    "feed",
-    "record_key",
-    "person_ref",
-    "person_forename",
-    "person_surname",
-    "person_forename_match",
-    "person_surname_match",
-    "person_dob",
-    "person_sex",
-    "nhs_number_valid",
-    "upn_valid",
-    "nino_valid",
-    "postcode_norm",
-    "address",
-    "address_norm",
-    "address_flat",
-    "address_house_number",
-    "address_street",
-    "uprn_norm",
-    "event_date",
-    "role",
-    "household_ref",
-    "household_start",
-    "household_end",
-    "consent_to_share",
-    "_extract_date",
-    "_folder_seq",
-    "_delivery_id",
-)
+# The columns of person_record and their types: fixed, whichever feeds have arrived (a column no
+# feed has yet is null of its type, never dropped).
+PERSON_RECORD_TYPES: dict[str, str] = {
+    "authority": "string",
+    "feed": "string",
+    "record_key": "string",
+    "person_ref": "string",
+    "person_forename": "string",
+    "person_surname": "string",
+    "person_forename_match": "string",
+    "person_surname_match": "string",
+    "person_dob": "date",
+    "person_sex": "string",
+    "nhs_number_valid": "string",
+    "upn_valid": "string",
+    "nino_valid": "string",
+    "postcode_norm": "string",
+    "address": "string",
+    "address_norm": "string",
+    "address_flat": "string",
+    "address_house_number": "string",
+    "address_street": "string",
+    "uprn_norm": "string",
+    "event_date": "date",
+    "role": "string",
+    "household_ref": "string",
+    "household_start": "date",
+    "household_end": "date",
+    "consent_to_share": "boolean",
+    "_extract_date": "date",
+    "_folder_seq": "int",
+    "_delivery_id": "string",
+}
+PERSON_RECORD_COLUMNS = tuple(PERSON_RECORD_TYPES)
 
 
-def _person_ref(feed: str, authority: str) -> Column:
+def _person_ref(feed: str) -> Column:
     """The partner's person reference, namespaced so that it only matches within its partner:
     GMP and the Probation Service are one partner across Greater Manchester; children's social
     care, early help and youth justice are each authority's own services."""
     spec = FEEDS[feed]
     if spec.person_ref is None:
         return F.lit(None).cast("string")
-    scope = feed if feed in ("police_incidents", "probation") else f"{authority}:{feed}"
+    if feed in ("police_incidents", "probation"):
+        scope = F.lit(f"{feed}:")
+    else:
+        scope = F.concat(F.col("authority"), F.lit(f":{feed}:"))
     ref = F.upper(F.trim(F.col(spec.person_ref)))
-    return F.when(ref.isNotNull() & (ref != ""), F.concat(F.lit(scope + ":"), ref))
+    return F.when(ref.isNotNull() & (ref != ""), F.concat(scope, ref))
 
 
 def _household(feed: str) -> dict[str, Column]:
@@ -248,20 +263,33 @@ def _household(feed: str) -> dict[str, Column]:
     return cols
 
 
-def person_records(spark: SparkSession, lake: Lake, authorities: list[str]) -> DataFrame | None:
-    frames = []
+def silver_tables(
+    spark: SparkSession, lake: Lake, authorities: Iterable[str], feeds: Iterable[str]
+) -> Iterator[tuple[str, str, DataFrame]]:
+    """(authority, feed, table) for every silver table that exists, authority by authority."""
+    wanted = list(feeds)
     for authority in authorities:
-        for feed in PERSON_FEEDS:
+        for feed in wanted:
             path = lake.silver(authority, feed)
-            if not is_delta(spark, path):
-                continue
-            df = spark.read.format("delta").load(path)
-            cols = {"person_ref": _person_ref(feed, authority), **_household(feed)}
-            cols["consent_to_share"] = F.col("consent_to_share") if feed == "early_help" else F.lit(None)
-            for name in PERSON_RECORD_COLUMNS:
-                if name not in cols:
-                    cols[name] = F.col(name) if name in df.columns else F.lit(None)
-            frames.append(df.select(*[cols[n].alias(n) for n in PERSON_RECORD_COLUMNS]))
+            if is_delta(spark, path):
+                yield authority, feed, spark.read.format("delta").load(path)
+
+
+def person_columns(df: DataFrame, feed: str) -> DataFrame:
+    """Silver rows of one person-level feed (any authorities) → the columns of ``person_record``."""
+    cols = {"person_ref": _person_ref(feed), **_household(feed)}
+    cols["consent_to_share"] = F.col("consent_to_share") if feed == "early_help" else F.lit(None)
+    for name in PERSON_RECORD_COLUMNS:
+        if name not in cols:
+            cols[name] = F.col(name) if name in df.columns else F.lit(None)
+    return df.select(*[cols[n].cast(t).alias(n) for n, t in PERSON_RECORD_TYPES.items()])
+
+
+def person_records(spark: SparkSession, lake: Lake, authorities: list[str]) -> DataFrame | None:
+    """Every current person-level record of ``authorities``, read from their silver tables."""
+    frames = [
+        person_columns(df, feed) for _, feed, df in silver_tables(spark, lake, authorities, PERSON_FEEDS)
+    ]
     if not frames:
         return None
     out = frames[0]
@@ -278,4 +306,28 @@ def build_person_record(spark: SparkSession, lake: Lake) -> None:
     df = person_records(spark, lake, list(AUTHORITIES))
     if df is not None:
         # One input partition per silver file would write a hundred small files; a few will do.
-        _overwrite(df.coalesce(4), lake.platform("person_record"))
+        _overwrite(df.repartition(4), lake.platform("person_record"))
+
+
+def update_person_record(
+    spark: SparkSession, lake: Lake, changes: list[DataFrame], replaced: set[tuple[str, str]]
+) -> None:
+    """Bring ``person_record`` up to date with this run's silver changes in one MERGE, instead of
+    rebuilding it from every silver table: ``changes`` are the person columns of the rows just
+    merged into (or written as) silver tables, and ``replaced`` the (authority, feed) tables a full
+    refresh replaced, whose other rows go. The result is the rebuild's (tested); it is rebuilt
+    when it does not exist yet."""
+    path = lake.platform("person_record")
+    target = DeltaTable.forPath(spark, path) if is_delta(spark, path) else None
+    if target is None or tuple(target.toDF().columns) != PERSON_RECORD_COLUMNS:
+        build_person_record(spark, lake)  # the first run, or a table of another layout
+        return
+    if not changes:
+        return
+    source = reduce(DataFrame.unionByName, changes)
+    key = "t.authority = s.authority AND t.feed = s.feed AND t.record_key = s.record_key"
+    merge = target.alias("t").merge(source.alias("s"), key).whenMatchedUpdateAll().whenNotMatchedInsertAll()
+    if replaced:
+        gone = " OR ".join(f"(t.authority = '{a}' AND t.feed = '{f}')" for a, f in sorted(replaced))
+        merge = merge.whenNotMatchedBySourceDelete(condition=gone)
+    merge.execute()
