@@ -109,3 +109,24 @@ def test_person_ids_are_deterministic_strings_unique_across_authorities(built_la
     assert xref["person_id"].map(type).eq(str).all()
     movers = xref.groupby("person_id")["authority"].nunique()
     assert (movers > 1).any(), "a person who moved keeps one person_id across authorities"
+
+
+def test_an_ni_number_with_and_without_its_suffix_is_one_identifier(spark: SparkSession) -> None:
+    """feeds.md: the suffix letter may be missing. DWP sends AB123456C one month and AB123456 in
+    another feed; they are one person's number, never "different valid" numbers that keep the
+    records apart (a real miss on generated data before the fix)."""
+    from accelerator.silver.build import PERSON_RECORD_TYPES
+
+    def row(key: str, nino: str) -> dict[str, object]:
+        r: dict[str, object] = dict.fromkeys(PERSON_RECORD_TYPES)
+        r.update(authority="bolton", feed="dwp_benefits", record_key=key, nino_valid=nino)
+        return r
+
+    schema = ", ".join(f"{c} {t}" for c, t in PERSON_RECORD_TYPES.items())
+    records = spark.createDataFrame(
+        [row("a", "TS545016B"), row("b", "TS545016"), row("c", "TS545017B")], schema
+    )
+    prepared = {r.record_key: r for r in M.prepare(records).collect()}
+    assert prepared["a"].nino == prepared["b"].nino == "TS545016"
+    assert prepared["a"].id_label == prepared["b"].id_label
+    assert prepared["c"].nino != prepared["a"].nino

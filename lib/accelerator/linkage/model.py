@@ -68,6 +68,9 @@ def prepare(records: DataFrame, *, new_keys: DataFrame | None = None) -> DataFra
     nick = F.create_map(*[F.lit(x) for k, v in sorted(NICKNAMES.items()) for x in (k, v)])
     fore, sur = F.col("person_forename_match"), F.col("person_surname_match")
     dob = F.col("person_dob")
+    # An NI number's suffix letter may be missing (feeds.md): the person is the prefix and the six
+    # digits, so ``AB123456C`` and ``AB123456`` are one number, never "different valid" ones.
+    nino = F.substring(F.col("nino_valid"), 1, 8)
     out = records.select(
         node_key(F.col("authority"), F.col("feed"), F.col("record_key")).alias("unique_id"),
         "authority",
@@ -90,9 +93,9 @@ def prepare(records: DataFrame, *, new_keys: DataFrame | None = None) -> DataFra
         F.col("uprn_norm").alias("uprn"),
         F.col("nhs_number_valid").alias("nhs"),
         F.col("upn_valid").alias("upn"),
-        F.col("nino_valid").alias("nino"),
+        nino.alias("nino"),
         F.col("person_ref").alias("ref"),
-        F.coalesce("nhs_number_valid", "upn_valid", "nino_valid").alias("id_label"),
+        F.coalesce(F.col("nhs_number_valid"), F.col("upn_valid"), nino).alias("id_label"),
     )
     if new_keys is None:
         return out.withColumn("is_new", F.lit(1))
