@@ -309,15 +309,16 @@ EVIDENCE_COLUMNS = (*[f"mw_{c}" for c in COMPARISONS], *[f"mw_tf_adj_{c}" for c 
 # A scored pair: the pair, its weight, whether it shares a valid identifier, the blocking rule that
 # found it, and each comparison's match weight (with the names' term-frequency adjustments):
 # match_weight = prior + the sum of the mw_ columns, so the evidence of a link is on record.
-LINK_COLUMNS = (
-    "unique_id_l",
-    "unique_id_r",
-    "match_weight",
-    "by_identifier",
-    "blocking_rule",
-    *[f"mw_{c}" for c in COMPARISONS],
-    *[f"mw_tf_{c}" for c in TF_COLUMNS],
-)
+LINK_TYPES: dict[str, str] = {
+    "unique_id_l": "string",
+    "unique_id_r": "string",
+    "match_weight": "double",
+    "by_identifier": "boolean",
+    "blocking_rule": "string",
+    **{f"mw_{c}": "double" for c in COMPARISONS},
+    **{f"mw_tf_{c}": "double" for c in TF_COLUMNS},
+}
+LINK_COLUMNS = tuple(LINK_TYPES)
 
 
 def _value_hash(value: str) -> str:

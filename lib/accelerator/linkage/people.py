@@ -39,13 +39,6 @@ from accelerator.linkage.ids import IdChange, carry_forward
 
 STORE_MIN_WEIGHT = 0.0
 ROSTER_FEEDS = ("housing", "early_help")
-_NOT_DOUBLE = {
-    "unique_id_l": "string",
-    "unique_id_r": "string",
-    "by_identifier": "boolean",
-    "blocking_rule": "string",
-}
-LINK_TYPES = {c: _NOT_DOUBLE.get(c, "double") for c in M.LINK_COLUMNS}
 
 
 def write_table(df: DataFrame, path: str, *, stats: Iterable[str], mode: str = "overwrite") -> None:
@@ -176,7 +169,7 @@ def run_people(
         # links stored before the rule and evidence were kept have them null
         old: pd.DataFrame = stored.select(
             *[
-                F.col(c) if c in stored.columns else F.lit(None).cast(LINK_TYPES[c]).alias(c)
+                F.col(c) if c in stored.columns else F.lit(None).cast(M.LINK_TYPES[c]).alias(c)
                 for c in M.LINK_COLUMNS
             ]
         ).toPandas()
@@ -285,10 +278,10 @@ def _publish(
         .withColumn("run_id", F.lit(ctx.run_id))
     )
     write_table(xref_df, lake.platform("person_xref"), stats=("feed", "authority", "run_id"))
-    floats = {c: float for c in M.LINK_COLUMNS if LINK_TYPES[c] == "double"}
+    floats = {c: float for c in M.LINK_COLUMNS if M.LINK_TYPES[c] == "double"}
     links_df = spark.createDataFrame(
         links[list(M.LINK_COLUMNS)].astype({**floats, "by_identifier": bool}),
-        ", ".join(f"{c} {LINK_TYPES[c]}" for c in M.LINK_COLUMNS),
+        ", ".join(f"{c} {M.LINK_TYPES[c]}" for c in M.LINK_COLUMNS),
     ).withColumn("run_id", F.lit(ctx.run_id))
     write_table(links_df, lake.platform("person_links"), stats=("run_id", "match_weight"))
     if changes:
