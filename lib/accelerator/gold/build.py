@@ -23,6 +23,7 @@ from accelerator.gold import dictionary
 from accelerator.gold.rules import HEADLINES, RULES, Window
 from accelerator.governance.rights import restricted_people
 from accelerator.io.delta import BASE_PROPERTIES, is_delta
+from accelerator.io.frames import Materialised
 from accelerator.io.lake import Lake
 from accelerator.linkage.families import person_facts
 
@@ -35,32 +36,6 @@ def age_at(dob: Column, as_of: Column) -> Column:
         (F.month(as_of) == F.month(dob)) & (F.dayofmonth(as_of) < F.dayofmonth(dob))
     )
     return F.year(as_of) - F.year(dob) - F.when(before_birthday, 1).otherwise(0)
-
-
-class _Materialised:
-    """Intermediate results computed once and cut from their lineage.
-
-    Gold's plans are deep: every rule reads ten silver scans per feed joined to the linkage
-    tables. With ``cache()`` each later query still carries (and Spark re-analyses, and matches
-    against the cache) the whole tree: at 3000 families per authority that made each small
-    per-authority write take about 2.5 s. ``localCheckpoint()`` computes a frame once and gives
-    back one with a leaf plan. The blocks live in executor storage, as cached blocks do; Spark's
-    dynamic allocation keeps executors that hold them. :meth:`release` frees them at the end of
-    the run."""
-
-    def __init__(self) -> None:
-        self._frames: list[DataFrame] = []
-
-    def __call__(self, df: DataFrame) -> DataFrame:
-        out = df.localCheckpoint(eager=True)
-        self._frames.append(out)
-        return out
-
-    def release(self) -> None:
-        for df in self._frames:
-            # A local checkpoint's plan is the LogicalRDD holding the checkpointed RDD.
-            df._jdf.queryExecution().logical().rdd().unpersist(False)
-        self._frames.clear()
 
 
 def _union(frames: list[DataFrame]) -> DataFrame:
@@ -143,7 +118,7 @@ def run_gold(spark: SparkSession, settings: Settings, ctx: RunContext) -> GoldRe
     as_of = F.lit(ctx.as_of)
     window = Window(ctx.as_of)
     result = GoldResult()
-    keep = _Materialised()
+    keep = Materialised()
     xref = (
         spark.read.format("delta")
         .load(lake.platform("person_xref"))

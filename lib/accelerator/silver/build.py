@@ -33,6 +33,7 @@ from accelerator.bronze.land import read_log
 from accelerator.config import RunContext, Settings
 from accelerator.feeds import FEEDS, PERSON_FEEDS
 from accelerator.io.delta import BASE_PROPERTIES, append, col, ensure_table, in_list, is_delta
+from accelerator.io.frames import Materialised
 from accelerator.io.lake import Lake
 from accelerator.silver.quality import METRICS_SCHEMA, METRICS_STATS, delivery_metrics, log_metrics
 from accelerator.silver.transform import standardise_feed
@@ -105,8 +106,8 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
     assert log is not None
 
     def delivered(key: tuple[str, str]) -> tuple[DataFrame, bool]:
-        """The standardised rows of one table's pending deliveries (from its last full refresh on),
-        and whether the table is replaced rather than merged."""
+        """The bronze rows of one table's pending deliveries (from its last full refresh on), with
+        their authority and folder number, and whether the table is replaced rather than merged."""
         authority, feed = key
         deliveries = pending[key]
         last_full = max((i for i, d in enumerate(deliveries) if d["full_refresh"]), default=None)
@@ -122,9 +123,10 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
             .load(lake.bronze(authority, feed))
             .where(in_list("_delivery_id", ids))
             .withColumn("_folder_seq", seq[F.col("_delivery_id")].cast("int"))
+            .withColumn("__authority", F.lit(authority))
         )
         replace = last_full is not None or not is_delta(spark, lake.silver(authority, feed))
-        return standardise_feed(bronze, feed, authority=authority), replace
+        return bronze, replace
 
     def apply(feed: str) -> pd.DataFrame:
         """One feed for every authority with pending deliveries: standardised, deduplicated and
@@ -132,9 +134,19 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
         then merged into (or written as) each authority's own table."""
         keys = [k for k in sorted(pending) if k[1] == feed]
         parts = {key: delivered(key) for key in keys}
-        rows = reduce(DataFrame.unionByName, [df for df, _ in parts.values()])
-        rows = rows.withColumn("_silver_run_id", F.lit(ctx.run_id)).cache()
-        current = current_versions(rows).cache()
+        # The authorities' bronze rows are standardised together: one plan to analyse and one
+        # generated program to compile per feed, not one per authority.
+        bronze = reduce(
+            lambda a, b: a.unionByName(b, allowMissingColumns=True), [df for df, _ in parts.values()]
+        )
+        frames = Materialised()  # this feed's rows: freed once its tables are written
+        rows = frames(
+            standardise_feed(bronze, feed, authority=F.col("__authority")).withColumn(
+                "_silver_run_id", F.lit(ctx.run_id)
+            )
+        )
+        # Each MERGE below then plans over these blocks, not over ten bronze scans.
+        current = frames(current_versions(rows))
         counts = {r.authority: r["count"] for r in current.groupBy("authority").count().collect()}
         for key, (_, replace) in parts.items():
             authority = key[0]
@@ -155,14 +167,14 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
             result.applied[key] = [str(d["delivery_id"]) for d in pending[key]]
             result.rows_written[key] = counts.get(authority, 0)
         if feed in PERSON_FEEDS:  # kept for the one person_record MERGE after every feed
-            person_changes.append(person_columns(current, feed).localCheckpoint())
+            person_changes.append(keep(person_columns(current, feed)))
         # Metrics are small: bring them to the driver now rather than union the feeds' plans later.
         metrics: pd.DataFrame = delivery_metrics(rows, feed, ctx.run_id).toPandas()
-        current.unpersist()
-        rows.unpersist()
+        frames.release()
         return metrics
 
     person_changes: list[DataFrame] = []
+    keep = Materialised()  # the person columns of every feed, until person_record is merged
     with ThreadPoolExecutor(max_workers=4) as pool:
         metric_frames = list(pool.map(apply, sorted({feed for _, feed in pending})))
 
@@ -176,6 +188,7 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
     ]
     append(spark.createDataFrame(all_metrics, METRICS_SCHEMA), lake.platform("dq_metrics"))
     update_person_record(spark, lake, person_changes, {k for k in result.replaced if k[1] in PERSON_FEEDS})
+    keep.release()
     applied = [{**d, "run_id": ctx.run_id} for key in sorted(pending) for d in pending[key]]
     ensure_table(
         spark, lake.platform("applied_deliveries"), APPLIED_SCHEMA, stats_columns=("delivery_id", "run_id")
