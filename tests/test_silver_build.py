@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import shutil
 from datetime import date, datetime
+from functools import reduce
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import MapType
 
 from accelerator.bronze.land import run_bronze
 from accelerator.config import RunContext, Settings
 from accelerator.feeds import AUTHORITIES, FEEDS
+from accelerator.io.delta import is_delta
 from accelerator.io.lake import Lake
 from accelerator.io.storage import LocalStorage
 from accelerator.silver.build import person_records, run_silver
+from accelerator.silver.transform import standardise_feed
 from conftest import BuiltLake
 from landing_kit import csv_bytes, write_delivery
 
@@ -187,3 +192,28 @@ def test_person_record_kept_by_merge_is_the_rebuild_on_generated_deliveries(
     once = spark.read.format("delta").load(str(built_lake.lake / "silver" / "_platform" / "person_record"))
     kept = spark.read.format("delta").load(path)
     _same_rows(kept, once.select(*kept.columns))
+
+
+def test_standardising_authorities_together_gives_each_authority_standardised_alone(
+    spark: SparkSession, built_lake: BuiltLake
+) -> None:
+    """Silver standardises a feed's rows of every authority in one plan, with the authority as a
+    column: the rows are exactly those of each authority's rows standardised on their own."""
+    lake = Lake(str(built_lake.lake))
+    for feed in ("health_services", "police_incidents", "early_help"):
+        parts = [
+            (a, spark.read.format("delta").load(lake.bronze(a, feed)))
+            for a in AUTHORITIES
+            if is_delta(spark, lake.bronze(a, feed))
+        ]
+        assert len(parts) >= 2
+        bronze = reduce(DataFrame.unionByName, [df.withColumn("__authority", F.lit(a)) for a, df in parts])
+        together = standardise_feed(bronze, feed, authority=F.col("__authority"))
+        each = reduce(DataFrame.unionByName, [standardise_feed(df, feed, authority=a) for a, df in parts])
+        # Set operations cannot compare maps (the extra delivered columns); everything else is compared.
+        cols = [f.name for f in together.schema.fields if not isinstance(f.dataType, MapType)]
+        assert together.count() == each.count() > 0
+        assert {r.authority for r in together.select("authority").distinct().collect()} == {
+            a for a, _ in parts
+        }
+        _same_rows(together.select(*cols), each.select(*cols))
