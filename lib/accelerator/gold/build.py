@@ -23,7 +23,7 @@ from accelerator.gold import dictionary
 from accelerator.gold.rules import HEADLINES, RULES, Window
 from accelerator.governance.rights import restricted_people
 from accelerator.io.delta import BASE_PROPERTIES, is_delta
-from accelerator.io.frames import Materialised
+from accelerator.io.frames import Materialised, union_all
 from accelerator.io.lake import Lake
 from accelerator.linkage.families import person_facts
 
@@ -38,10 +38,6 @@ def age_at(dob: Column, as_of: Column) -> Column:
     return F.year(as_of) - F.year(dob) - F.when(before_birthday, 1).otherwise(0)
 
 
-def _union(frames: list[DataFrame]) -> DataFrame:
-    return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
-
-
 def feed_records(spark: SparkSession, lake: Lake, feed: str) -> DataFrame | None:
     """Current silver records of one feed from every authority."""
     frames = [
@@ -49,7 +45,7 @@ def feed_records(spark: SparkSession, lake: Lake, feed: str) -> DataFrame | None
         for a in AUTHORITIES
         if is_delta(spark, lake.silver(a, feed))
     ]
-    return _union(frames) if frames else None
+    return union_all(frames) if frames else None
 
 
 def person_attributes(records: DataFrame, xref: DataFrame, as_of: Column) -> DataFrame:
@@ -161,7 +157,7 @@ def run_gold(spark: SparkSession, settings: Settings, ctx: RunContext) -> GoldRe
             .drop("objects")
         )
 
-    evidence = _union(
+    evidence = union_all(
         [
             rule.evidence(by_feed[rule.feed], window).select(
                 "*",
@@ -510,4 +506,4 @@ def _timeline(by_feed: dict[str, DataFrame], children: DataFrame, as_of: Column)
                 as_of.alias("as_of"),
             )
         )
-    return _union(frames)
+    return union_all(frames)

@@ -33,7 +33,7 @@ from accelerator.bronze.land import read_log
 from accelerator.config import RunContext, Settings
 from accelerator.feeds import FEEDS, PERSON_FEEDS
 from accelerator.io.delta import BASE_PROPERTIES, append, col, ensure_table, in_list, is_delta
-from accelerator.io.frames import Materialised
+from accelerator.io.frames import Materialised, union_all
 from accelerator.io.lake import Lake
 from accelerator.silver.quality import METRICS_SCHEMA, METRICS_STATS, delivery_metrics, log_metrics
 from accelerator.silver.transform import standardise_feed
@@ -136,9 +136,7 @@ def run_silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> Silv
         parts = {key: delivered(key) for key in keys}
         # The authorities' bronze rows are standardised together: one plan to analyse and one
         # generated program to compile per feed, not one per authority.
-        bronze = reduce(
-            lambda a, b: a.unionByName(b, allowMissingColumns=True), [df for df, _ in parts.values()]
-        )
+        bronze = union_all([df for df, _ in parts.values()])
         frames = Materialised()  # this feed's rows: freed once its tables are written
         rows = frames(
             standardise_feed(bronze, feed, authority=F.col("__authority")).withColumn(
