@@ -209,7 +209,9 @@ def test_standardising_authorities_together_gives_each_authority_standardised_al
         assert len(parts) >= 2
         bronze = reduce(DataFrame.unionByName, [df.withColumn("__authority", F.lit(a)) for a, df in parts])
         together = standardise_feed(bronze, feed, authority=F.col("__authority"))
-        each = reduce(DataFrame.unionByName, [standardise_feed(df, feed, authority=a) for a, df in parts])
+        each = reduce(
+            DataFrame.unionByName, [standardise_feed(df, feed, authority=F.lit(a)) for a, df in parts]
+        )
         # Set operations cannot compare maps (the extra delivered columns); everything else is compared.
         cols = [f.name for f in together.schema.fields if not isinstance(f.dataType, MapType)]
         assert together.count() == each.count() > 0

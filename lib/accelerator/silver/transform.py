@@ -61,9 +61,9 @@ def _typed(spec: FeedSpec, name: str, raw: Column) -> tuple[Column, Column | Non
     return S.squish(raw), None
 
 
-def standardise_feed(bronze: DataFrame, feed: str, *, authority: str | Column) -> DataFrame:
-    """Type and standardise one feed's bronze rows (see module docstring). ``authority`` names
-    the rows' authority, or is the column that does (rows of several authorities at once)."""
+def standardise_feed(bronze: DataFrame, feed: str, *, authority: Column) -> DataFrame:
+    """Type and standardise one feed's bronze rows (see module docstring). ``authority`` gives
+    each row's authority (a column, so that one plan standardises several authorities' rows)."""
     spec = FEEDS[feed]
     issues: list[Column] = []
     out = bronze
@@ -83,7 +83,7 @@ def standardise_feed(bronze: DataFrame, feed: str, *, authority: str | Column) -
     first_issues = F.array_compact(F.array(*issues)) if issues else F.array().cast("array<string>")
     issues = []
     out = out.select(
-        (F.lit(authority) if isinstance(authority, str) else authority).alias("authority"),
+        authority.alias("authority"),
         F.lit(feed).alias("feed"),
         "record_key",
         *[typed[n].alias(n) for n in spec.column_names],
