@@ -6,12 +6,18 @@ JARS   := .jars
 
 .PHONY: setup demo test lint types unit clean
 
-setup: $(VENV)/.installed $(JARS)/.fetched acl-tools
+setup: $(VENV)/.installed $(JARS)/.fetched acl-tools browser
 
 # POSIX ACL tools (setfacl, getfacl) for the real-user access tests in tests/test_acl_local.py.
 .PHONY: acl-tools
 acl-tools:
 	command -v setfacl >/dev/null || (apt-get update -qq && apt-get install -y -qq acl)
+
+# Debian's Chromium for the report tests (tests/test_report_browser.py drives it with Playwright as
+# the system browser: no `playwright install`, no browser download).
+.PHONY: browser
+browser:
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 # Editable install with dev extras; re-run only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -32,14 +38,24 @@ demo: setup
 	$(BIN)/accelerator demo --dir demo
 
 lint: setup
-	$(BIN)/ruff check lib tests jobs benchmarks
-	$(BIN)/ruff format --check lib tests jobs benchmarks
+	$(BIN)/ruff check lib tests jobs benchmarks tools
+	$(BIN)/ruff format --check lib tests jobs benchmarks tools
+	$(BIN)/lint-imports
+
+# The committed generated files (docs/gold.md, infra/sql/, infra/synapse/) from their sources;
+# the tests fail when they drift.
+.PHONY: generated
+generated: setup
+	$(BIN)/python -m tools.gold_docs --write
+	$(BIN)/python -m tools.synapse_artifacts build
 
 types: setup
 	$(BIN)/mypy
 
+# Two test processes on the two cores, each with its own Spark session; tests that share a lake
+# built by the whole pipeline run in the same process (tests/conftest.py), so each is built once.
 unit: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 test: lint types unit checkov
 

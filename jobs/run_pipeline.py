@@ -3,15 +3,19 @@
     run_pipeline.py --env dev --storage-account stgmsfdevlake [--as-of YYYY-MM-DD]
     spark-submit jobs/run_pipeline.py --settings local.yaml [--as-of YYYY-MM-DD]
 
-A thin shell around :func:`accelerator.pipeline.run`; on Synapse the session already exists and
-the settings come from the workspace storage (see jobs/run_stage.py).
+A thin shell around :func:`accelerator.pipeline.run`, holding the lake's lease for the whole run
+(exit code 3, the holder named on stderr, when another command keeps it past
+``lease_wait_seconds``); on Synapse the session already exists and the settings come from the
+workspace storage (see jobs/run_stage.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from accelerator import pipeline
+from accelerator.io.lease import LakeBusy
 from accelerator.synapse import entry
 
 
@@ -32,7 +36,19 @@ def main(argv: list[str] | None = None) -> None:
         landing_root=args.landing_root,
     )
     ctx = entry.run_context(args.as_of)
-    result = pipeline.run(entry.session_for(settings), settings, ctx)
+    try:
+        with entry.writer_lease(
+            settings.lake_root,
+            "run_pipeline",
+            wait_seconds=settings.lease_wait_seconds,
+            duration_seconds=settings.lease_duration_seconds,
+            run_id=ctx.run_id,
+            credential=entry.runtime_for(args.storage_account).credential(),
+        ):
+            result = pipeline.run(entry.session_for(settings), settings, ctx)
+    except LakeBusy as e:
+        print(e, file=sys.stderr)
+        raise SystemExit(3) from None
     print(result.bronze.by_status())
 
 

@@ -6,7 +6,8 @@
 On Synapse the settings come from ``accelerator/environments/<env>.yaml`` in the workspace storage
 account (the release copies them there from infra/environments); locally from ``--settings`` or
 infra/environments. Prints the stage's summary as one JSON line; exit code 1 when the acl stage
-finds drift. A thin shell around :func:`accelerator.pipeline.run_stage`.
+finds drift, 3 when another command held the lake's lease for longer than ``lease_wait_seconds``
+(its holder named on stderr). A thin shell around :func:`accelerator.pipeline.run_stage`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import json
 import sys
 
+from accelerator.io.lease import LakeBusy
 from accelerator.pipeline import STAGES
 from accelerator.synapse import entry
 
@@ -43,16 +45,20 @@ def main(argv: list[str] | None = None) -> int:
         lake_root=args.lake_root,
         landing_root=args.landing_root,
     )
-    summary = entry.stage(
-        entry.session_for(settings),
-        args.stage,
-        settings=settings,
-        storage_account=args.storage_account,
-        as_of=args.as_of,
-        authority=args.authority,
-        apply_acls=args.apply_acls,
-        pipeline_user=args.pipeline_user,
-    )
+    try:
+        summary = entry.stage(
+            entry.session_for(settings),
+            args.stage,
+            settings=settings,
+            storage_account=args.storage_account,
+            as_of=args.as_of,
+            authority=args.authority,
+            apply_acls=args.apply_acls,
+            pipeline_user=args.pipeline_user,
+        )
+    except LakeBusy as e:
+        print(e, file=sys.stderr)
+        return 3
     print(json.dumps(summary, sort_keys=True))
     return 1 if summary.get("ok") is False else 0
 

@@ -21,6 +21,25 @@ from accelerator.synth import generate
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The lakes the whole pipeline builds once per test process (below). `make test` runs two pytest
+# processes (pytest-xdist, `--dist loadgroup`); each test that needs one of these lakes, or a
+# module-scoped fixture, is kept in one group so that each lake is built by one process only.
+SHARED_LAKES = ("rights_lake", "built_lake")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        group = next((lake for lake in SHARED_LAKES if lake in names), None)
+        if group is None:
+            defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+            if any(d.scope == "module" for ds in defs.values() for d in ds):
+                group = item.nodeid.split("::")[0]
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     session = get_spark(
@@ -73,8 +92,12 @@ class BuiltLake:
     settings: Settings
 
     def copy_to(self, dest: Path) -> Settings:
+        """A copy of the lake and of its landing zone (a run clears settled deliveries from
+        landing after the grace period: the shared landing must stay whole)."""
         shutil.copytree(self.lake, dest)
-        return Settings(lake_root=str(dest), landing_root=str(self.landing), jars_dir=str(ROOT / ".jars"))
+        landing = dest.with_name(dest.name + "-landing")
+        shutil.copytree(self.landing, landing)
+        return Settings(lake_root=str(dest), landing_root=str(landing), jars_dir=str(ROOT / ".jars"))
 
 
 BUILT_AS_OF = date(2026, 11, 30)

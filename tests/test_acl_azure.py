@@ -15,9 +15,11 @@ from typer.testing import CliRunner
 from accelerator.governance import acl_azure
 from accelerator.governance.acl_azure import AzureAclError, AzureLake, object_id_map
 from accelerator.governance.acl_plan import Acl, AclPlan, plan_acls
-from accelerator.governance.adls_fake import FakeDataLakeServiceClient, FakeFileSystemClient
 from accelerator.governance.cli import app
 from accelerator.governance.custodianship import Custodianship, load_custodianship, parse_custodianship
+from accelerator.io import lease
+from fakes.adls import FakeDataLakeServiceClient, FakeFileSystemClient
+from fakes.lease import FakeLeaseFileSystem
 
 CONFIG: dict[str, Any] = {
     "platform": {"pipeline": "mi-synw-test", "engineers": "sg-da-platform-engineers"},
@@ -205,6 +207,58 @@ def test_drift_reports_planted_drift_by_name_and_apply_repairs_it(
     assert azure.drift() == []
 
 
+def test_deep_drift_checks_owners_and_apply_gives_them_to_the_pipeline(
+    fs: FakeFileSystemClient, plan: AclPlan, config: Custodianship
+) -> None:
+    azure = lake_of(fs, plan, config)
+    azure.apply()
+    release = str(uuid.uuid4())  # the release principal created a folder, an analyst a file
+    analyst = str(uuid.uuid4())
+    fs.fs.create("gold/bury/family_member", is_dir=True, owner=release)
+    fs.fs.write_file("gold/bury/family/part-9.parquet", owner=analyst)
+    uploader = str(uuid.uuid4())  # an uploader owns its delivery: Entra membership is not read
+    fs.fs.write_file("landing/bury/police_incidents/2026-12-01/x.csv", owner=uploader)
+    fs.get_directory_client("gold/bury").set_access_control(owner=analyst)
+    pipeline = "mi-synw-test"
+    drifts = {d.path: d.problems for d in azure.drift()}
+    assert drifts == {
+        "gold/bury": (f"owner is {analyst}, config: {pipeline} or $superuser",),
+        "gold/bury/family/part-9.parquet": (f"owner is {analyst}, config: {pipeline} or $superuser",),
+        "gold/bury/family_member": (f"owner is {release}, config: {pipeline} or $superuser",),
+    }
+    assert [d.path for d in azure.drift(deep=False)] == ["gold/bury"]  # planned directories only
+    report = azure.apply()
+    assert sorted(report.owners_changed) == sorted(drifts)
+    assert fs.fs.nodes["gold/bury/family/part-9.parquet"].owner == IDS[pipeline]
+    assert fs.fs.nodes["landing/bury/police_incidents/2026-12-01/x.csv"].owner == uploader
+    assert azure.drift() == []
+
+
+def test_auto_check_samples_every_directory_and_the_newest_files_above_the_limit(
+    fs: FakeFileSystemClient, plan: AclPlan, config: Custodianship
+) -> None:
+    azure = lake_of(fs, plan, config)
+    azure.apply()
+    for f in TABLE_FILES[:2]:  # loosen the two oldest files, then write newer ones beside them
+        raw = raw_acl(fs, f, is_dir=False).replace("other::---", "other::r--")
+        fs.get_file_client(f).set_access_control(acl=raw)
+    for i in range(3):
+        fs.fs.write_file(f"gold/bury/family/part-new-{i}.parquet")
+    total = len(fs.fs.nodes) - 1  # the listing leaves out the container root
+    small = azure.check("auto")
+    assert small.scope == f"deep: every path ({total}) ({total + 1} read)"
+    assert {d.path for d in small.drifts} == set(TABLE_FILES[:2])
+    sampled = azure.check("auto", limit=100)
+    dirs = sum(n.is_dir for p, n in fs.fs.nodes.items() if p)
+    assert sampled.scope.startswith(f"sampled: {dirs + 3 + 1} of {total} paths (more than 100)")
+    assert sampled.drifts == []  # the loosened files are not among the newest three
+    loose = "gold/bury/family/part-new-2.parquet"
+    fs.get_file_client(loose).set_access_control(
+        acl=raw_acl(fs, loose, is_dir=False).replace("other::---", "other::r--")
+    )
+    assert [d.path for d in azure.check("auto", limit=100).drifts] == [loose]
+
+
 def test_apply_counts_and_names_failures_and_goes_on(
     fs: FakeFileSystemClient, plan: AclPlan, config: Custodianship
 ) -> None:
@@ -242,6 +296,14 @@ def test_cli_against_an_account_applies_and_checks_drift(
         return fs
 
     monkeypatch.setattr(acl_azure, "connect", fake_connect)
+    leases = FakeLeaseFileSystem(clock=lambda: 0.0)
+    leased: list[tuple[str, str]] = []
+
+    def fake_lease_fs(account: str, filesystem: str, credential: Any = None) -> FakeLeaseFileSystem:
+        leased.append((account, filesystem))
+        return leases
+
+    monkeypatch.setattr(lease, "adls_file_system", fake_lease_fs)
     runner = CliRunner()
     url = "abfss://lake@gmdatalake.dfs.core.windows.net/"
     base = ["--config", str(cfg), "--account", "gmdatalake"]
@@ -249,8 +311,13 @@ def test_cli_against_an_account_applies_and_checks_drift(
     applied = runner.invoke(app, ["apply", *base, "--lake", url])
     assert applied.exit_code == 0, applied.output
     result = runner.invoke(app, ["drift", *base])
-    assert (result.exit_code, result.output.strip()) == (0, "no drift")
+    assert result.exit_code == 0 and result.output.startswith("no drift (deep: every path ("), result.output
     assert opened == [("gmdatalake", "lake")] * 3
+    # apply held the lake's writer lease (a blob lease on bronze/_platform/_lease) and let it go;
+    # drift, a reader, never asked for it
+    assert leased == [("gmdatalake", "lake")]
+    ops = [op for op, path in leases.calls if path == "bronze/_platform/_lease"]
+    assert "acquire_lease" in ops and ops[-1] == "release_lease", ops
 
 
 # --------------------------------------------------------------------------------------- integration

@@ -42,7 +42,10 @@ def test_plan_text_shows_each_path_and_its_entries() -> None:
     result = runner.invoke(app, ["plan", "--config", CONFIG])
     assert result.exit_code == 0
     assert "silver/_platform  [platform] pipeline only" in result.output
-    assert result.output.rstrip().endswith("147 paths; pipeline identity mi-synw-gm-accelerator")
+    assert result.output.rstrip().endswith(
+        "147 paths; at most 13 named entries on a path (ADLS allows 28); "
+        "pipeline identity mi-synw-gm-accelerator"
+    )
 
 
 def test_plan_principal_shows_what_one_group_can_reach() -> None:
@@ -51,9 +54,12 @@ def test_plan_principal_shows_what_one_group_can_reach() -> None:
     )
     assert result.exit_code == 0
     assert json.loads(result.output) == [
-        {"path": "/", "access": "--x", "default": "---"},
-        {"path": "gold", "access": "--x", "default": "---"},
+        {"path": "/", "access": "--x", "default": "---", "through": "sg-da-platform-traverse"},
+        {"path": "bronze", "access": "--x", "default": "---", "through": "sg-da-platform-traverse"},
+        {"path": "gold", "access": "--x", "default": "---", "through": "sg-da-platform-traverse"},
         {"path": "gold/bury", "access": "r-x", "default": "r-x"},
+        {"path": "landing", "access": "--x", "default": "---", "through": "sg-da-platform-traverse"},
+        {"path": "silver", "access": "--x", "default": "---", "through": "sg-da-platform-traverse"},
     ]
 
 
@@ -78,7 +84,8 @@ def test_plan_rejects_too_many_named_entries_with_exit_2(tmp_path: Path) -> None
     big.write_text(f"platform: {{pipeline: p, engineers: e}}\nauthorities:\n{auth}\n", encoding="utf-8")
     result = runner.invoke(app, ["plan", "--config", str(big)])
     assert result.exit_code == 2
-    assert "more than 28 named ACL entries on / (32)" in result.output
+    assert "per path: / needs 32 (access ACL). No traverse group is configured" in result.output
+    assert "set platform.traverse" in result.output
 
 
 def test_apply_needs_exactly_one_target() -> None:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -357,7 +358,7 @@ def test_cli_drift_exits_1_listing_each_drifted_path_and_0_once_applied(world: W
     assert applied.returncode == 0, applied.stderr
     assert "failures: 0" in applied.stdout
     after = cli("drift")
-    assert (after.returncode, after.stdout.strip()) == (0, "no drift")
+    assert after.returncode == 0 and after.stdout.startswith("no drift (deep: every path ("), after.stdout
     _run("setfacl", "-m", f"u:{world.pipeline}:r", str(lake / FILES["bronze_bolton"]))
     _run("setfacl", "-m", f"g:{world.group('gmp-uploaders')}:rx", str(lake / "landing/bury"))
     planted = cli("drift")
@@ -375,3 +376,355 @@ def test_observe_reads_names_with_spaces(world: World) -> None:
 def test_apply_local_warns_when_the_lake_is_out_of_reach(world: World, tmp_path: Path) -> None:
     report = apply_local(world.plan(), tmp_path / "lake", pipeline_user=world.pipeline)
     assert any("has no o+x" in w for w in report.warnings)  # pytest's tmp_path is 0700
+
+
+def test_drift_local_checks_owners_and_apply_gives_a_stray_owner_back_to_the_pipeline(world: World) -> None:
+    lake = make_lake(world, "lake-owners")
+    plan = world.plan()
+    apply_local(plan, lake, pipeline_user=world.pipeline)
+    _add_users(world)
+    analyst = world.users["bury_analyst"]
+    gold = lake / FILES["gold_bury"]
+    os.chown(gold, pwd.getpwnam(analyst).pw_uid, -1)  # the owner could rewrite its ACL
+    uploaded = lake / "landing/bury/police_incidents/2026-12-01/x.csv"
+    assert writes(world, "gmp_uploader", uploaded)  # an uploader owns its own delivery: allowed
+    drifts = {d.path: d.problems for d in drift_local(plan, lake, pipeline_user=world.pipeline)}
+    assert drifts == {
+        FILES["gold_bury"]: (f"owner is {analyst}, config: {world.pipeline} or root",),
+    }
+    report = apply_local(plan, lake, pipeline_user=world.pipeline)
+    assert report.owners_changed == [FILES["gold_bury"]]
+    assert pwd.getpwuid(gold.stat().st_uid).pw_name == world.pipeline
+    assert pwd.getpwuid(uploaded.stat().st_uid).pw_name == world.users["gmp_uploader"]
+    assert drift_local(plan, lake, pipeline_user=world.pipeline) == []
+
+
+def test_check_local_planned_and_sampled_scopes_read_less_and_say_so(world: World) -> None:
+    from accelerator.governance.acl_local import check_local
+
+    lake = make_lake(world, "lake-scopes")
+    plan = world.plan()
+    apply_local(plan, lake, pipeline_user=world.pipeline)
+    old = lake / FILES["silver_bury"]
+    for i in range(5):  # newer files beside it: the sample takes the 3 newest of each folder
+        (old.parent / f"part-new-{i}.parquet").write_text("x\n", encoding="utf-8")
+    os.utime(old, (1, 1))
+    newest = old.parent / "part-new-4.parquet"
+    for target in (old, newest):
+        _run("chmod", "o+r", str(target))
+    deep = check_local(plan, lake, pipeline_user=world.pipeline)
+    assert {d.path for d in deep.drifts} == {FILES["silver_bury"], "silver/bury/person/part-new-4.parquet"}
+    planned = check_local(plan, lake, pipeline_user=world.pipeline, scope="planned")
+    assert (planned.drifts, planned.scope) == ([], "planned directories only (147 read)")
+    sampled = check_local(plan, lake, pipeline_user=world.pipeline, scope="auto", limit=10)
+    assert [d.path for d in sampled.drifts] == ["silver/bury/person/part-new-4.parquet"]
+    assert sampled.scope.startswith("sampled: ") and "the 3 newest files of each" in sampled.scope
+    small = check_local(plan, lake, pipeline_user=world.pipeline, scope="auto")
+    assert small.drifts == deep.drifts and small.scope.startswith("deep: every path")
+
+
+# --------------------------------------------------------------- Greater Manchester's real shape
+
+OWN_FEEDS = ("school_census", "housing", "childrens_social_care", "early_help", "youth_justice")
+PARTNER_FEEDS = ("police_incidents", "health_services", "dwp_benefits", "probation", "fire_rescue")
+AREAS = ("landing", "bronze", "silver", "gold")
+SHORT = dict(  # Linux group names are at most 32 characters
+    school_census="edu",
+    housing="hou",
+    childrens_social_care="csc",
+    early_help="eh",
+    youth_justice="yj",
+    police_incidents="gmp",
+    health_services="icb",
+    dwp_benefits="dwp",
+    probation="prob",
+    fire_rescue="fire",
+)
+
+
+@dataclass
+class GM:
+    """Ten authorities, per-authority uploaders for the five authority-run feeds, shared partner
+    groups, a traverse group; one real user per group, a pipeline user and an outsider."""
+
+    prefix: str
+    base: Path
+    config: Path
+    lake: Path
+    users: dict[str, str]  # role -> user; roles: "<a>:custodians", "<a>:<feed>", "<feed>", ...
+
+    def plan(self) -> AclPlan:
+        return plan_acls(load_custodianship(self.config))
+
+
+@pytest.fixture(scope="module")
+def gm() -> Iterator[GM]:
+    _require_root_and_acl()
+    from accelerator.feeds import AUTHORITIES
+    from accelerator.governance.acl_local import ensure_groups
+
+    prefix = "g" + secrets.token_hex(3)
+    base = Path(tempfile.mkdtemp(prefix="acl-gm-", dir="/tmp"))
+    base.chmod(0o711)
+    gname = {  # role -> group
+        **{f"{a}:{r}": f"{prefix}-{a}-{r}" for a in AUTHORITIES for r in ("custodians", "analysts")},
+        **{f"{a}:{f}": f"{prefix}-{a}-{SHORT[f]}" for a in AUTHORITIES for f in OWN_FEEDS},
+        **{f: f"{prefix}-{SHORT[f]}" for f in PARTNER_FEEDS},
+        "engineers": f"{prefix}-engineers",
+    }
+    data = {
+        "platform": {
+            "pipeline": "mi-synw-gm",
+            "engineers": gname["engineers"],
+            "traverse": f"{prefix}-traverse",
+        },
+        "authorities": {
+            a: {
+                "custodians": gname[f"{a}:custodians"],
+                "analysts": gname[f"{a}:analysts"],
+                "uploaders": {f: gname[f"{a}:{f}"] if f in OWN_FEEDS else gname[f] for f in FEEDS_ALL},
+            }
+            for a in AUTHORITIES
+        },
+    }
+    config = base / "custodianship.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    users: dict[str, str] = {}
+    try:
+        ensure_groups([*gname.values(), f"{prefix}-traverse"])
+        for i, (role, group) in enumerate(sorted(gname.items())):
+            users[role] = f"{prefix}-u{i}"
+            _run("useradd", "-M", "-N", "-s", "/usr/sbin/nologin", "-G", group, users[role])
+        for role in ("pipeline", "outsider"):
+            users[role] = f"{prefix}-{role}"
+            _run("useradd", "-M", "-N", "-s", "/usr/sbin/nologin", users[role])
+        lake = base / "lake"
+        for rel in GM_FILES:
+            (lake / rel).parent.mkdir(parents=True, exist_ok=True)
+            (lake / rel).write_text(rel + "\n", encoding="utf-8")
+        yield GM(prefix, base, config, lake, users)
+    finally:
+        for user in users.values():
+            subprocess.run(["userdel", user], capture_output=True, check=False)
+        for g in grp.getgrall():
+            if g.gr_name.startswith(prefix + "-"):
+                subprocess.run(["groupdel", g.gr_name], capture_output=True, check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _feeds() -> tuple[str, ...]:
+    from accelerator.feeds import FEEDS
+
+    return tuple(FEEDS)
+
+
+def _authorities() -> tuple[str, ...]:
+    from accelerator.feeds import AUTHORITIES
+
+    return tuple(AUTHORITIES)
+
+
+FEEDS_ALL = _feeds()
+GM_AUTHORITIES = _authorities()
+GM_FILES = (
+    [f"landing/{a}/{f}/2026-10-31/{f}_{a}.csv" for a in GM_AUTHORITIES for f in FEEDS_ALL]
+    + [f"{layer}/{a}/t/part-0.parquet" for layer in ("bronze", "silver", "gold") for a in GM_AUTHORITIES]
+    + [f"bronze/{a}/_quarantine/part-0.parquet" for a in GM_AUTHORITIES]
+    + ["bronze/_platform/delivery_log/part-0.parquet", "silver/_platform/person_xref/part-0.parquet"]
+)
+WRITE_DIRS = (
+    [f"landing/{a}/{f}" for a in GM_AUTHORITIES for f in FEEDS_ALL]
+    + [f"landing/{a}" for a in GM_AUTHORITIES]
+    + [f"{layer}/{a}/t" for layer in ("bronze", "silver", "gold") for a in GM_AUTHORITIES]
+    + ["bronze/_platform", "silver/_platform/person_xref", "gold", "landing", ""]
+)
+
+_PROBE = r"""
+import os, sys
+me = sys.argv[1]
+for line in sys.stdin.read().splitlines():
+    op, p = line.split(" ", 1)
+    try:
+        if op == "r":
+            with open(p, "rb") as f:
+                f.read(1)
+        elif op == "l":
+            os.listdir(p)
+        elif op == "s":
+            os.stat(p)
+        elif op == "w":
+            d = os.path.join(p, "new-" + me)
+            os.mkdir(d)
+            with open(os.path.join(d, "x"), "w") as f:
+                f.write("x")
+        print(op, p)
+    except OSError:
+        pass
+"""
+
+
+@cache
+def _user_python(user: str) -> str:
+    """An interpreter ``user`` can run: this one, unless it lives where others cannot reach it
+    (e.g. pyenv under /root), then the system's python3. The probe needs the standard library only."""
+    for candidate in (sys.executable, shutil.which("python3", path="/usr/bin:/bin") or ""):
+        ok = subprocess.run(
+            [
+                "setpriv",
+                f"--reuid={user}",
+                f"--regid={pwd.getpwnam(user).pw_gid}",
+                "--init-groups",
+                candidate,
+                "-I",
+                "-S",
+                "-c",
+                "pass",
+            ],
+            capture_output=True,
+            check=False,
+        )
+        if candidate and ok.returncode == 0:
+            return candidate
+    raise AssertionError(f"no Python interpreter that {user} can run")
+
+
+def _probe(gm: GM, role: str, ops: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """What ``role``'s user can do, as that user (one process): (op, path) for each op that worked."""
+    user = gm.users[role]
+    cmd = ["setpriv", f"--reuid={user}", f"--regid={pwd.getpwnam(user).pw_gid}", "--init-groups"]
+    stdin = "".join(f"{op} {gm.lake / p if p else gm.lake}\n" for op, p in ops)
+    py = [_user_python(user), "-I", "-S", "-c", _PROBE, user]
+    done = subprocess.run([*cmd, *py], input=stdin, capture_output=True, text=True, cwd="/", check=True)
+    out = set()
+    for line in done.stdout.splitlines():
+        op, path = line.split(" ", 1)
+        rel = os.path.relpath(path, gm.lake)
+        out.add((op, "" if rel == "." else rel))
+    return out
+
+
+def _matrix(role: str) -> tuple[set[str], set[str], set[str]]:
+    """custodianship.md's matrix, written out independently of the planner: the files ``role``
+    reads, the folders it creates deliveries or table files in, and the folders it lists."""
+    if role == "pipeline":
+        writes = {d for d in WRITE_DIRS if d.count("/") == 2 or "_platform" in d}
+        return set(GM_FILES), writes, set(LIST_DIRS)
+    head, _, tail = role.partition(":")
+    if tail == "custodians":
+        mine = {d for d in LIST_DIRS if d.count("/") >= 1 and d.split("/")[1] == head}
+        return {f for f in GM_FILES if f.split("/")[1] == head}, set(), mine
+    if tail == "analysts":
+        return (
+            {f for f in GM_FILES if f.startswith(f"gold/{head}/")},
+            set(),
+            {d for d in LIST_DIRS if d == f"gold/{head}" or d.startswith(f"gold/{head}/")},
+        )
+    if tail in OWN_FEEDS:
+        return set(), {f"landing/{head}/{tail}"}, set()
+    if head in PARTNER_FEEDS:
+        return set(), {f"landing/{a}/{head}" for a in GM_AUTHORITIES}, set()
+    return set(), set(), set()  # engineers, outsider
+
+
+LIST_DIRS = sorted(
+    {"", *AREAS, "bronze/_platform", "silver/_platform"}
+    | {f"{layer}/{a}" for layer in AREAS for a in GM_AUTHORITIES}
+    | {f"landing/{a}/{f}" for a in GM_AUTHORITIES for f in FEEDS_ALL}
+    | {f.rsplit("/", 1)[0] for f in GM_FILES}
+)
+
+
+def test_gm_config_needs_the_traverse_group_and_plans_within_the_adls_limit(gm: GM) -> None:
+    config = load_custodianship(gm.config)
+    assert len(config.member_groups) == 75
+    counts = {p.path: p.acl.named_counts() for p in gm.plan().paths}
+    assert counts[""] == (3, 2) and max(max(c) for c in counts.values()) == 13
+
+
+@pytest.fixture(scope="module")
+def gm_applied(gm: GM) -> GM:
+    config = load_custodianship(gm.config)
+    report = apply_local(gm.plan(), gm.lake, pipeline_user=gm.users["pipeline"], config=config)
+    assert report.ok
+    members = [u for r, u in gm.users.items() if r not in ("pipeline", "outsider", "engineers")]
+    assert sorted(report.traverse_members) == sorted(f"+{u}" for u in members)
+    return gm
+
+
+@pytest.fixture(scope="module")
+def gm_seen(gm_applied: GM) -> dict[str, set[tuple[str, str]]]:
+    """Every user (all ten authorities' groups, partners, engineers, outsider, pipeline) reading a
+    file in every area, listing every folder and writing into every folder, as themselves."""
+    ops = [("r", f) for f in GM_FILES] + [("l", d) for d in LIST_DIRS] + [("w", d) for d in WRITE_DIRS]
+    ops.append(("s", "silver/_platform/person_xref/part-0.parquet"))
+    return {role: _probe(gm_applied, role, ops) for role in sorted(gm_applied.users)}
+
+
+@pytest.mark.parametrize(("op", "column"), [("r", 0), ("w", 1), ("l", 2)], ids=["read", "write", "list"])
+def test_gm_every_user_can_exactly_its_rows_of_the_matrix(
+    gm_seen: dict[str, set[tuple[str, str]]], op: str, column: int
+) -> None:
+    assert len(gm_seen) == 78
+    wrong = {}
+    for role, seen in gm_seen.items():
+        expected = _matrix(role)[column]
+        got = {p for o, p in seen if o == op}
+        if got != expected:  # (can but must not, must but cannot)
+            wrong[role] = (sorted(got - expected)[:3], sorted(expected - got)[:3])
+    assert wrong == {}, wrong
+
+
+def test_gm_only_the_pipeline_and_engineers_reach_the_platform_area(
+    gm_seen: dict[str, set[tuple[str, str]]],
+) -> None:
+    assert {role for role, seen in gm_seen.items() if any(o == "s" for o, _ in seen)} == {
+        "pipeline",
+        "engineers",
+    }
+
+
+def test_gm_what_an_authoritys_uploader_delivers_is_that_authoritys_alone(
+    gm_applied: GM, gm_seen: dict[str, set[tuple[str, str]]]
+) -> None:
+    gm = gm_applied
+    new = f"landing/bury/housing/new-{gm.users['bury:housing']}/x"
+    if not (gm.lake / new).exists():
+        assert _probe(gm, "bury:housing", [("w", "landing/bury/housing")])
+    assert _probe(gm, "bury:custodians", [("r", new)]) == {("r", new)}
+    assert _probe(gm, "bury:housing", [("r", new)]) == {("r", new)}  # its owner: POSIX owner rights
+    for role in ("bolton:custodians", "bury:analysts", "bury:school_census", "police_incidents"):
+        assert _probe(gm, role, [("r", new)]) == set(), role
+    assert (
+        drift_local(
+            gm.plan(), gm.lake, pipeline_user=gm.users["pipeline"], config=load_custodianship(gm.config)
+        )
+        == []
+    )
+
+
+def test_gm_a_user_added_to_a_group_after_apply_is_drift_until_apply_adds_it_to_the_traverse_group(
+    gm_applied: GM, gm_seen: dict[str, set[tuple[str, str]]]
+) -> None:
+    gm = gm_applied
+    config = load_custodianship(gm.config)
+    newcomer = f"{gm.prefix}-newcomer"
+    _run(
+        "useradd",
+        "-M",
+        "-N",
+        "-s",
+        "/usr/sbin/nologin",
+        "-G",
+        config.authorities["bury"].custodians,
+        newcomer,
+    )
+    gm.users["newcomer"] = newcomer  # removed with the others
+    drifts = drift_local(gm.plan(), gm.lake, pipeline_user=gm.users["pipeline"], config=config)
+    assert [(d.path, d.problems) for d in drifts] == [
+        ("", (f"traverse group {config.traverse} lacks {newcomer}",))
+    ]
+    assert not _probe(gm, "newcomer", [("r", "gold/bury/t/part-0.parquet")])  # cannot pass the root yet
+    report = apply_local(gm.plan(), gm.lake, pipeline_user=gm.users["pipeline"], config=config)
+    assert (report.traverse_members, report.changed) == ([f"+{newcomer}"], [])
+    assert _probe(gm, "newcomer", [("r", "gold/bury/t/part-0.parquet")])
+    assert drift_local(gm.plan(), gm.lake, pipeline_user=gm.users["pipeline"], config=config) == []

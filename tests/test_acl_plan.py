@@ -9,6 +9,7 @@ import pytest
 from accelerator.feeds import AUTHORITIES, FEEDS
 from accelerator.governance.acl_plan import (
     MAX_NAMED_ENTRIES,
+    SHARED_PARENTS,
     Acl,
     AclPlan,
     Entry,
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PARENTS = ("", "landing", "bronze", "silver", "gold")
 PIPE = "mi-synw-gm-accelerator"
 ENG = "sg-da-platform-engineers"
+TRAVERSE = "sg-da-platform-traverse"
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,24 @@ def config() -> Custodianship:
 @pytest.fixture(scope="module")
 def plan(config: Custodianship) -> AclPlan:
     return plan_acls(config)
+
+
+def without_traverse(config: Custodianship, **authorities: object) -> Custodianship:
+    """``config`` with no traverse group (and, if given, some authorities replaced)."""
+    return parse_custodianship(
+        {
+            "platform": {"pipeline": config.pipeline, "engineers": config.engineers},
+            "authorities": authorities
+            or {a: g.model_dump() for a, g in config.authorities.items() if a in ("bury", "bolton")},
+        },
+        source="flat.yaml",
+    )
+
+
+@pytest.fixture(scope="module")
+def flat(config: Custodianship) -> AclPlan:
+    """Bury and Bolton of the shipped config, with no traverse group: groups on the parents."""
+    return plan_acls(without_traverse(config))
 
 
 def can(plan: AclPlan, path: str, principal: str, *, scope: str = "access") -> str:
@@ -82,11 +102,43 @@ def test_plan_acls_names_groups_only_besides_the_pipeline_identity(plan: AclPlan
 
 
 def test_plan_acls_parents_give_people_execute_only(plan: AclPlan, config: Custodianship) -> None:
+    assert set(SHARED_PARENTS) == set(PARENTS)
     for path in PARENTS:
         for group in config.groups:
             assert can(plan, path, group) in ("---", "--x"), (path, group)
             assert can(plan, path, group, scope="default") in ("---", "--x"), (path, group)
         assert can(plan, path, PIPE) == "r-x"
+
+
+def test_plan_acls_the_traverse_group_stands_in_for_every_group_on_the_shared_parents(
+    plan: AclPlan, config: Custodianship
+) -> None:
+    for path in PARENTS:
+        p = plan.get(path)
+        assert p is not None
+        assert {str(e) for e in p.acl.access if e.named} == {
+            f"user:{PIPE}:r-x",
+            f"group:{ENG}:--x",
+            f"group:{TRAVERSE}:--x",
+        }, path
+    # below the shared parents the traverse group has nothing: it only lets the groups pass
+    assert {r[0] for r in plan.rights_of(TRAVERSE)} == {p or "/" for p in PARENTS}
+    assert all(r[1:] == ("--x", "---") for r in plan.rights_of(TRAVERSE))
+
+
+def test_plan_acls_without_a_traverse_group_names_each_group_on_the_parents(
+    flat: AclPlan, config: Custodianship
+) -> None:
+    bury, bolton = config.authorities["bury"], config.authorities["bolton"]
+    c = {bury.custodians, bolton.custodians}
+    a = {bury.analysts, bolton.analysts}
+    u = {*bury.uploaders.values(), *bolton.uploaders.values()}
+    want = {"": c | a | u, "landing": c | u, "bronze": c, "silver": c, "gold": c | a}
+    for path, groups in want.items():
+        p = flat.get(path)
+        assert p is not None
+        assert {e.qualifier for e in p.acl.access if e.tag == "group" and e.named} == groups | {ENG}, path
+        assert all(can(flat, path, g) == "--x" for g in groups)
 
 
 def test_plan_acls_parents_default_to_platform_only(plan: AclPlan) -> None:
@@ -101,7 +153,7 @@ def test_plan_acls_analysts_read_their_gold_and_nothing_else(plan: AclPlan, conf
         readable = {p.path for p in plan.paths if "r" in can(plan, p.path, g.analysts)}
         traversable = {p.path for p in plan.paths if can(plan, p.path, g.analysts) == "--x"}
         assert readable == {f"gold/{a}"}
-        assert traversable == {"", "gold"}
+        assert traversable == set()  # the parents: through the traverse group
         assert can(plan, f"gold/{a}", g.analysts, scope="default") == "r-x"
 
 
@@ -126,14 +178,25 @@ def test_plan_acls_platform_areas_are_pipeline_and_engineers_only(plan: AclPlan)
 
 
 def test_plan_acls_uploaders_write_their_own_feed_folder_only(plan: AclPlan, config: Custodianship) -> None:
-    group = "sg-da-bury-education-uploaders"
+    group = "sg-da-bury-education-up"
     writable = {p.path for p in plan.paths if "w" in can(plan, p.path, group)}
     assert writable == {"landing/bury/school_census"}
     assert can(plan, "landing/bury/school_census", group) == "-wx"  # write, never read
     assert can(plan, "landing/bury/school_census", group, scope="default") == "-wx"
     traversable = {p.path for p in plan.paths if can(plan, p.path, group) == "--x"}
-    assert traversable == {"", "landing", "landing/bury"}
+    assert traversable == {"landing/bury"}  # and the shared parents through the traverse group
     assert can(plan, "landing/bury", group, scope="default") == "---"
+
+
+def test_plan_acls_each_authority_run_feed_has_the_authoritys_own_uploaders(
+    plan: AclPlan, config: Custodianship
+) -> None:
+    for a in AUTHORITIES:
+        for feed in ("school_census", "housing", "childrens_social_care", "early_help", "youth_justice"):
+            group = config.authorities[a].uploaders[feed]
+            assert group.startswith(f"sg-da-{a}-"), group
+            writable = {p.path for p in plan.paths if "w" in can(plan, p.path, group)}
+            assert writable == {f"landing/{a}/{feed}"}
 
 
 def test_plan_acls_a_shared_uploader_group_writes_that_feed_for_each_authority(plan: AclPlan) -> None:
@@ -156,21 +219,38 @@ def test_plan_acls_pipeline_reads_and_deletes_landing_and_writes_the_layers(plan
         assert can(plan, path, PIPE, scope="default") == "rwx"
 
 
-def test_plan_acls_keeps_within_the_adls_entry_limit(plan: AclPlan) -> None:
-    assert max(p.acl.named_count() for p in plan.paths) <= MAX_NAMED_ENTRIES
-    root = plan.get("")
-    assert root is not None and root.acl.named_count() == 28
+def test_plan_acls_keeps_within_the_adls_entry_limit(plan: AclPlan, config: Custodianship) -> None:
+    assert len(config.groups) == 77  # 10 x (custodians, analysts, 5 own uploaders), 5 partners, e, t
+    counts = {p.path: p.acl.named_counts() for p in plan.paths}
+    assert max(max(c) for c in counts.values()) == 13 <= MAX_NAMED_ENTRIES
+    assert {counts[p] for p in PARENTS} == {(3, 2)}  # p, e, t; default p, e
+    assert counts["landing/bury"] == (13, 3)  # p, e, custodians, ten uploader groups
+    assert counts["landing/bury/housing"] == (4, 4)
+    assert counts["gold/bury"] == (4, 4)
 
 
-def test_plan_acls_refuses_more_than_28_named_entries(config: Custodianship) -> None:
-    groups = dict(config.authorities)
-    wigan = groups["wigan"]
-    groups["wigan"] = type(wigan)(
-        wigan.custodians, wigan.analysts, {"housing": "sg-da-wigan-housing-uploaders"}
+def test_plan_acls_refuses_more_than_28_named_entries_and_says_how_to_fix_it(config: Custodianship) -> None:
+    every = {a: g.model_dump() for a, g in config.authorities.items()}
+    with pytest.raises(PlanError) as e:
+        plan_acls(without_traverse(config, **every))
+    message = str(e.value)
+    assert message.startswith(
+        "flat.yaml: too many named ACL entries for ADLS, which allows 28 named entries (user:NAME and "
+        "group:NAME; the access and the default ACL counted separately) per path: "
+        "/ needs 77 (access ACL), landing needs 67 (access ACL)."
     )
-    bigger = Custodianship(config.pipeline, config.engineers, groups, source="big.yaml")
-    with pytest.raises(PlanError, match=r"big\.yaml: more than 28 named ACL entries on / \(29\)"):
-        plan_acls(bigger)
+    assert "No traverse group is configured" in message and "set platform.traverse" in message
+
+
+def test_plan_acls_refuses_too_many_uploaders_below_a_traverse_group_naming_the_path() -> None:
+    c = parse_custodianship(
+        {
+            "platform": {"pipeline": "pipe", "engineers": "eng", "traverse": "trav"},
+            "authorities": {"bury": {"custodians": "bc", "analysts": "ba", "uploaders": {"housing": "up"}}},
+        }
+    )
+    with pytest.raises(PlanError, match=r"per path: landing/bury needs 4 \(access ACL\), .*fewer distinct"):
+        plan_acls(c, max_named=3)
 
 
 def test_plan_acls_gives_unconfigured_authorities_platform_only_areas() -> None:

@@ -14,16 +14,19 @@ from accelerator.bronze.deliveries import (
     PENDING,
     REJECTED,
     DeliveryRef,
-    assess,
     discover,
     record_key,
 )
 from accelerator.feeds import FEEDS
 from accelerator.io.storage import LocalStorage
-from landing_kit import POLICE, csv_bytes, police_row, write_delivery
+from landing_kit import POLICE, Landed, csv_bytes, land_in_memory, police_row, write_delivery
 
 STORE = LocalStorage()
 NAME = "police_incidents_bury_20261031.csv"
+
+
+def land(ref: DeliveryRef, loaded: set[str] | None = None) -> Landed:
+    return land_in_memory(STORE, ref, loaded)
 
 
 def _assess(
@@ -32,8 +35,8 @@ def _assess(
     loaded: set[str] | None = None,
     feed: str = "police_incidents",
     authority: str = "bury",
-):
-    return assess(STORE, DeliveryRef(str(landing), authority, feed, folder), loaded or set())
+) -> Landed:
+    return land(DeliveryRef(str(landing), authority, feed, folder), loaded)
 
 
 def _good(n: int = 3, **kw: object) -> bytes:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import types as T
 
 from accelerator.bronze import land
 from accelerator.bronze.land import run_bronze
+from accelerator.bronze.landing import run_landing_lifecycle
 from accelerator.config import RunContext, Settings
+from accelerator.io import tables
 from accelerator.io.lake import Lake
 from accelerator.io.storage import LocalStorage
-from landing_kit import POLICE, csv_bytes, police_row, write_delivery
+from accelerator.silver.quality import log_metrics
+from landing_kit import POLICE, csv_bytes, police_row, write_delivery, write_hostile
 
 LOG_COLUMNS = [
     "delivery_path",
@@ -133,7 +139,7 @@ def test_run_bronze_interrupted_before_the_log_leaves_no_half_load(
     def killed(*_: object) -> None:
         raise KeyboardInterrupt("killed before the log commit")
 
-    monkeypatch.setattr(land, "append", killed)
+    monkeypatch.setattr(land, "append_log", killed)
     with pytest.raises(KeyboardInterrupt):
         run_bronze(spark, _settings(tmp_path), _ctx(1), LocalStorage())
     assert spark.read.format("delta").load(lake.bronze("bury", "police_incidents")).count() == 5  # orphans
@@ -144,3 +150,173 @@ def test_run_bronze_interrupted_before_the_log_leaves_no_half_load(
     assert bronze.count() == 5
     assert {r._run_id for r in bronze.select("_run_id").distinct().collect()} == {_ctx(2).run_id}
     assert spark.read.format("delta").load(lake.quarantine("bury")).count() == 2
+
+
+def test_run_bronze_killed_between_two_batches_leaves_no_duplicate_on_rerun(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 2 rows: the first batch of a table replaces, the next appends; a kill at the
+    second batch leaves 2 orphan rows, and the rerun (in batches of 3) replaces them."""
+    _landing(tmp_path)
+    lake = Lake(str(tmp_path / "lake"))
+    real_append = tables.append
+
+    def killed(df: object, path: str, **kw: object) -> None:
+        if path == lake.bronze("bury", "police_incidents"):
+            raise KeyboardInterrupt("killed between two batches")
+        real_append(df, path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tables, "append", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_bronze(spark, _settings(tmp_path), _ctx(1), LocalStorage(), batch_rows=2)
+    assert spark.read.format("delta").load(lake.bronze("bury", "police_incidents")).count() == 2  # orphans
+    monkeypatch.undo()
+    result = run_bronze(spark, _settings(tmp_path), _ctx(2), LocalStorage(), batch_rows=3)
+    assert result.by_status()["LOADED"] == 2
+    bronze = spark.read.format("delta").load(lake.bronze("bury", "police_incidents"))
+    assert sorted(r.record_key for r in bronze.collect()) == [
+        "GMP-0|P0",
+        "GMP-1|P1",
+        "GMP-2|P2",
+        "GMP-3|P3",
+        "GMP-9|P9",
+    ]
+    assert {r._run_id for r in bronze.select("_run_id").distinct().collect()} == {_ctx(2).run_id}
+
+
+def test_run_bronze_appends_to_a_log_created_before_reason_code(spark: SparkSession, tmp_path: Path) -> None:
+    """A lake whose delivery log predates the reason_code column keeps working: the code is then
+    only at the start of ``reason``."""
+    _landing(tmp_path)
+    lake = Lake(str(tmp_path / "lake"))
+    old = T.StructType([f for f in land.LOG_SCHEMA.fields if f.name != "reason_code"])
+    tables.create(spark, lake.delivery_log, old, stats=land.LOG_STATS)
+    run_bronze(spark, _settings(tmp_path), _ctx(1), LocalStorage())
+    log = spark.read.format("delta").load(lake.delivery_log)
+    assert "reason_code" not in log.columns
+    leeds = log.where("delivery_id = 'leeds/police_incidents/2026-10-31'").first()
+    assert leeds.reason.startswith("UNKNOWN_AUTHORITY: ")
+
+
+class FailsOnLanding(LocalStorage):
+    """A real landing zone whose reads of one file raise from the third read on: the delivery is
+    assessed (hash, then scan) and fails while it is landed, after some of its rows were written."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.reads = path, 0
+
+    def read_chunks(self, path: str, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+        if path != self.path:
+            return super().read_chunks(path, chunk_bytes)
+        self.reads += 1
+        return self._fail_midway(path) if self.reads >= 3 else super().read_chunks(path, chunk_bytes)
+
+    def _fail_midway(self, path: str) -> Iterator[bytes]:
+        data = Path(path).read_bytes()
+        yield data[: len(data) // 2]
+        raise RuntimeError("Zoë O'Brien")  # a message that quotes data
+
+
+def test_run_bronze_survives_every_hostile_delivery_and_a_second_run_changes_nothing(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    expect = write_hostile(landing)
+    rows = [police_row(f"GMP-{i}", f"P{i}") for i in range(20)]
+    planted = write_delivery(
+        landing, "wigan", "police_incidents", "2026-10-31", {"a.csv": csv_bytes(POLICE, rows)}
+    )
+    # The same file again: DUPLICATE of a delivery that then fails to land, so PENDING instead.
+    write_delivery(landing, "wigan", "police_incidents", "2026-10-31_2", {"a.csv": csv_bytes(POLICE, rows)})
+    store = FailsOnLanding(str(planted / "a.csv"))
+    lake = Lake(str(tmp_path / "lake"))
+    run_bronze(spark, _settings(tmp_path), _ctx(1), store, batch_rows=4)
+    log = {r.delivery_id: r for r in spark.read.format("delta").load(lake.delivery_log).collect()}
+    got = {d: (r.status, r.reason_code) for d, r in log.items()}
+    want = {d: (e.status, e.code) for d, e in expect.items()}
+    want["wigan/police_incidents/2026-10-31"] = ("REJECTED", "INTERNAL_ERROR")
+    want["wigan/police_incidents/2026-10-31_2"] = ("PENDING", "DUPLICATE_OF_FAILED")
+    assert got == want
+    assert "RuntimeError" in log["wigan/police_incidents/2026-10-31"].reason
+    assert "Zoë" not in log["wigan/police_incidents/2026-10-31"].reason
+    bronze = spark.read.format("delta").load(lake.bronze("bury", "police_incidents"))
+    quarantine = spark.read.format("delta").load(lake.quarantine("bury"))
+    for d, e in expect.items():
+        r = log[d]
+        if e.status == "LOADED":
+            assert (r.rows_in_files, r.rows_loaded, r.rows_quarantined) == e.rows, d
+            if r.authority == "bury":
+                assert bronze.where(bronze._delivery_id == d).count() == r.rows_loaded, d
+                assert quarantine.where(quarantine.delivery_id == d).count() == r.rows_quarantined, d
+    assert set(r._delivery_id for r in bronze.select("_delivery_id").distinct().collect()) == {
+        d for d, e in expect.items() if e.status == "LOADED" and d.startswith("bury/")
+    }
+    assert spark.read.format("delta").load(lake.bronze("wigan", "police_incidents")).count() == 0
+    names = {
+        (r.forename, r.surname)
+        for r in bronze.where(
+            bronze._delivery_id.isin("bury/police_incidents/2026-10-26", "bury/police_incidents/2026-10-27")
+        ).collect()
+    }
+    assert names == {("Zoë", "O'Brien"), ("Chloé", "O'Brien"), ("Renée", "O'Brien")}
+    assert [r.reason_code for r in quarantine.collect()] == ["FIELD_TOO_LONG"]
+
+    # Every reason code reaches the data-quality metrics (partner scorecards).
+    metrics = log_metrics(spark.read.format("delta").load(lake.delivery_log), _ctx(1).run_id).collect()
+    rejected = Counter(m.column for m in metrics if m.metric == "rejected")
+    assert rejected == Counter(code for status, code in want.values() if status == "REJECTED")
+    assert [(m.delivery_id, m.column, m["count"]) for m in metrics if m.metric == "quarantined"] == [
+        ("bury/police_incidents/2026-10-24", "FIELD_TOO_LONG", 1)
+    ]
+    cp1252 = {m.delivery_id: m["count"] for m in metrics if m.metric == "lines_cp1252" and m["count"]}
+    assert cp1252 == {"bury/police_incidents/2026-10-26": 1, "bury/police_incidents/2026-10-27": 1}
+
+    before = _versions(spark, lake)
+    again = run_bronze(spark, _settings(tmp_path), _ctx(2), LocalStorage())
+    # The planted failure is gone: the PENDING re-send loads now; nothing else changes.
+    assert again.by_status() == {"LOADED": 1}
+    after = _versions(spark, lake)
+    assert after[lake.bronze("bury", "police_incidents")] == before[lake.bronze("bury", "police_incidents")]
+    assert after[lake.quarantine("bury")] == before[lake.quarantine("bury")]
+    assert spark.read.format("delta").load(lake.bronze("wigan", "police_incidents")).count() == 20
+    third = run_bronze(spark, _settings(tmp_path), _ctx(3), LocalStorage())
+    assert third.outcomes == []
+
+
+def test_landing_lifecycle_clears_settled_deliveries_after_the_grace_period(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    landing = _landing(tmp_path)
+    settings = _settings(tmp_path)
+    run_bronze(spark, settings, _ctx(1), LocalStorage())
+    lake = Lake(settings.lake_root)
+    # Within the grace period nothing goes.
+    soon = RunContext.create(as_of=date(2026, 12, 1), started_at=datetime(2026, 12, 1, 2, 0))
+    assert run_landing_lifecycle(spark, settings, soon, LocalStorage()) == []
+    later = RunContext.create(as_of=date(2027, 1, 31), started_at=datetime(2027, 1, 31, 2, 0))
+    done = run_landing_lifecycle(spark, settings, later, LocalStorage())
+    assert sorted((d.delivery_id, d.status, removed) for d, removed in done) == [
+        ("bolton/police_incidents/2026-10-31", "REJECTED", True),
+        ("bury/police_incidents/2026-09-30", "LOADED", True),
+        ("bury/police_incidents/2026-10-31", "LOADED", True),
+        ("bury/police_incidents/2026-10-31_2", "DUPLICATE", True),
+        ("leeds/police_incidents/2026-10-31", "REJECTED", True),
+    ]
+    left = sorted(str(p.relative_to(landing)) for p in landing.glob("*/*/*"))
+    assert left == ["bolton/police_incidents/2026-11-30"]  # PENDING: kept
+    recorded = spark.read.format("delta").load(lake.audit("landing_lifecycle"))
+    assert recorded.count() == 5
+    assert run_landing_lifecycle(spark, settings, later, LocalStorage()) == []  # recorded: not again
+    # The same file sent again after its folder was cleared is still a duplicate.
+    good = csv_bytes(POLICE, [police_row(f"GMP-{i}", f"P{i}") for i in range(4)])
+    write_delivery(landing, "bury", "police_incidents", "2026-12-31", {"a.csv": good})
+    again = run_bronze(
+        spark,
+        settings,
+        RunContext.create(as_of=date(2027, 1, 31), started_at=datetime(2027, 1, 31, 3)),
+        LocalStorage(),
+    )
+    assert {o.ref.delivery_id: o.status for o in again.outcomes} == {
+        "bolton/police_incidents/2026-11-30": "PENDING",
+        "bury/police_incidents/2026-12-31": "DUPLICATE",
+    }

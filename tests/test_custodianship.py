@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from accelerator.feeds import AUTHORITIES
+from accelerator.feeds import AUTHORITIES, FEEDS
 from accelerator.governance.custodianship import (
     CustodianshipError,
     load_custodianship,
@@ -62,7 +62,9 @@ def test_default_config_names_every_authority_and_is_valid() -> None:
     c = load_custodianship(ROOT / "infra" / "custodianship.yaml")
     assert set(c.authorities) == set(AUTHORITIES)
     assert c.missing_authorities == ()
-    assert c.authorities["bury"].uploaders["school_census"] == "sg-da-bury-education-uploaders"
+    assert c.authorities["bury"].uploaders["school_census"] == "sg-da-bury-education-up"
+    assert c.authorities["bolton"].uploaders["police_incidents"] == "sg-da-gmp-uploaders"
+    assert max(len(g) for g in c.groups) <= 32  # Linux group names, for the local back end
 
 
 def test_parse_custodianship_reads_the_shape_of_the_spec() -> None:
@@ -97,7 +99,9 @@ def test_parse_custodianship_warns_about_authorities_it_does_not_name() -> None:
 
 def test_parse_custodianship_rejects_an_unknown_authority() -> None:
     data = config(authorities__burry={"custodians": "sg-a", "analysts": "sg-b"})
-    assert any("unknown authority 'burry'" in p for p in problems(data))
+    assert problems(data) == (
+        "authorities.burry: unknown authority 'burry' (known: " + ", ".join(AUTHORITIES) + ")",
+    )
 
 
 def test_parse_custodianship_rejects_missing_custodians() -> None:
@@ -114,7 +118,9 @@ def test_parse_custodianship_rejects_missing_platform_principals() -> None:
 
 def test_parse_custodianship_rejects_an_unknown_feed() -> None:
     data = config(authorities__bury__uploaders={"police": "sg-da-gmp-uploaders"})
-    assert any("unknown feed 'police'" in p for p in problems(data))
+    assert [p for p in problems(data) if "unknown feed 'police'" in p] == [
+        "authorities.bury.uploaders.police: unknown feed 'police' (known: " + ", ".join(FEEDS) + ")"
+    ]
 
 
 def test_parse_custodianship_reports_every_problem_at_once() -> None:
@@ -170,9 +176,98 @@ def test_parse_custodianship_object_ids_must_be_guids() -> None:
 
 def test_parse_custodianship_accepts_object_ids_as_principals() -> None:
     oid = "4D6F1A2B-0000-4000-8000-00000000ABCD"
-    c = parse_custodianship(config(platform__pipeline=oid, object_ids={"sg-da-bury-analysts": oid.lower()}))
-    assert c.pipeline == oid
-    assert c.object_ids == {"sg-da-bury-analysts": oid.lower()}
+    c = parse_custodianship(config(platform__pipeline=oid, object_ids={"sg-da-bury-analysts": ANOTHER}))
+    assert c.pipeline == oid.lower()  # one spelling of a GUID: lower case
+    assert c.object_ids == {"sg-da-bury-analysts": ANOTHER}
+
+
+ANOTHER = "0b9c2f7e-1111-4222-8333-444455556666"
+
+
+def test_parse_custodianship_an_object_id_mapped_to_a_name_is_spelled_by_that_name() -> None:
+    c = parse_custodianship(
+        config(authorities__bury__analysts=ANOTHER.upper(), object_ids={"sg-da-bury-analysts": ANOTHER})
+    )
+    assert c.authorities["bury"].analysts == "sg-da-bury-analysts"
+
+
+def test_parse_custodianship_a_guid_in_two_letter_cases_is_one_principal() -> None:
+    found = problems(
+        config(authorities__bury__custodians=ANOTHER, authorities__bolton__custodians=ANOTHER.upper())
+    )
+    assert found == (
+        f"authorities.bolton.custodians: {ANOTHER} (written {ANOTHER.upper()} there) is both bury "
+        "custodians and bolton custodians: roles conflict (need-to-know)",
+    )
+
+
+def test_parse_custodianship_two_names_of_one_object_id_are_one_principal() -> None:
+    found = problems(
+        config(
+            authorities__bolton__custodians="sg-da-bolton-dpl",
+            object_ids={"sg-da-bury-custodians": ANOTHER, "sg-da-bolton-dpl": ANOTHER.upper()},
+        )
+    )
+    assert len(found) == 1
+    assert "bury custodians and bolton custodians: roles conflict" in found[0]
+    written = "authorities.bolton.custodians: sg-da-bury-custodians (written sg-da-bolton-dpl there)"
+    assert found[0].startswith(written)
+
+
+def test_parse_custodianship_a_name_and_its_object_id_in_a_role_and_the_pipeline_conflict() -> None:
+    found = problems(config(platform__pipeline=ANOTHER, object_ids={"sg-da-gmp-uploaders": ANOTHER.upper()}))
+    assert len(found) == 1 and "is both platform pipeline and bury police_incidents uploaders" in found[0]
+
+
+def test_parse_custodianship_one_partner_group_spelled_two_ways_is_still_one_group() -> None:
+    c = parse_custodianship(
+        config(
+            authorities__bolton__uploaders={"police_incidents": ANOTHER.upper()},
+            object_ids={"sg-da-gmp-uploaders": ANOTHER},
+        )
+    )
+    assert c.authorities["bolton"].uploaders["police_incidents"] == "sg-da-gmp-uploaders"
+    assert c.groups.count("sg-da-gmp-uploaders") == 1 and ANOTHER not in c.groups
+
+
+def test_parse_custodianship_reads_an_optional_traverse_group() -> None:
+    assert parse_custodianship(BASE).traverse is None
+    c = parse_custodianship(config(platform__traverse="sg-da-platform-traverse"))
+    assert c.traverse == "sg-da-platform-traverse"
+    assert "sg-da-platform-traverse" in c.groups and "sg-da-platform-traverse" not in c.member_groups
+
+
+def test_parse_custodianship_the_traverse_group_holds_no_other_role() -> None:
+    found = problems(config(platform__traverse="sg-da-bury-analysts"))
+    assert found == (
+        "authorities.bury.analysts: sg-da-bury-analysts is both platform traverse and bury analysts: "
+        "roles conflict (need-to-know)",
+    )
+
+
+def test_parse_custodianship_names_the_path_of_every_wrong_type() -> None:
+    found = problems(
+        config(
+            platform__engineers=["a", "b"],
+            authorities__bury__uploaders=["sg-da-gmp-uploaders"],
+            authorities__bolton="sg-da-bolton",
+            object_ids=["x"],
+        )
+    )
+    assert set(found) == {
+        "platform.engineers: must be one group name or object id, got ['a', 'b']",
+        "authorities.bury.uploaders: must map a feed to its uploader group",
+        "authorities.bolton: must be a mapping with 'custodians' and 'analysts'",
+        "object_ids: must map a principal name to its Entra object id",
+    }
+
+
+def test_parse_custodianship_names_a_missing_platform_and_empty_authorities() -> None:
+    assert set(problems({"authorities": {}})) == {
+        "platform: missing (needs 'pipeline' and 'engineers')",
+        "authorities: missing or empty (one entry per authority of feeds.md)",
+    }
+    assert problems([]) == ("the file must be a mapping with 'platform' and 'authorities'",)
 
 
 def test_parse_custodianship_rejects_names_that_break_acl_text() -> None:

@@ -19,7 +19,7 @@ from pyspark.sql import SparkSession
 
 from accelerator import pipeline
 from accelerator.config import RunContext
-from accelerator.feeds import PERSON_FEEDS
+from accelerator.feeds import AUTHORITIES, PERSON_FEEDS
 from accelerator.gold import dictionary
 from accelerator.gold.build import run_gold
 from accelerator.gold.rules import HEADLINES
@@ -250,9 +250,21 @@ def test_new_as_of_recomputes_gold_without_touching_bronze_or_silver(
     settings = built_lake.copy_to(tmp_path / "lake")
     copy = Path(settings.lake_root)
     before = {**_versions(copy, "bronze"), **_versions(copy, "silver")}
+    gold_before = _versions(copy, "gold")
     later = date(2027, 1, 31)
     ctx = RunContext.create(as_of=later, started_at=datetime(2027, 2, 1, 6, 0, 0))
     result = pipeline.run(spark, settings, ctx)
+    # An authority with no families keeps its empty tables as they were (no commit); it still gets
+    # a publication record of the new as_of. An authority with families gets every table replaced.
+    gold_after = _versions(copy, "gold")
+    empty = sorted(set(AUTHORITIES) - set(result.gold.families))
+    assert empty and set(built_lake.authorities) & set(result.gold.families)
+    for a in AUTHORITIES:
+        for table in ("family", "family_member", "headline_evidence", "child_timeline"):
+            key = f"gold/{a}/{table}"
+            assert (gold_after[key] == gold_before[key]) == (a in empty), key
+        assert set(gold(copy, a, "publication")["as_of"]) == {later}
+        assert gold_after[f"gold/{a}/publication"] == gold_before[f"gold/{a}/publication"] + 1
     assert result.bronze.rows_loaded == 0 and result.silver.changed_tables == 0
     assert {**_versions(copy, "bronze"), **_versions(copy, "silver")} == before
     members = platform(copy, "family_member")

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from accelerator.linkage.cluster import Edge, GiantClusterError, Node, cluster, dobs_compatible
+from accelerator.linkage.cluster import Edge, GiantClusterError, Node, cluster, dobs_compatible, record_nodes
 from accelerator.linkage.ids import carry_forward
 
 
@@ -82,3 +82,15 @@ def test_carry_forward_is_stable_when_nothing_changes() -> None:
     previous = {"r1": "P1", "r2": "P1", "r3": "P2"}
     assign, retired, changes = carry_forward({"r1": ["r1", "r2"], "r3": ["r3"]}, previous, prefix="P")
     assert (assign, retired, changes) == (previous, {}, [])
+
+
+def test_record_nodes_carry_identifiers_dates_of_birth_and_household_rosters() -> None:
+    key = "C1|2026-01-01|2"
+    rows = [
+        (f"bury|housing|{key}", "bury", "housing", key, None, None, "AB123456", "1980-02-03"),
+        ("bury|health_services|R9", "bury", "health_services", "R9", "9434765919", None, None, None),
+    ]
+    housing, health = record_nodes(rows)
+    roster = ("bury|housing|C1|2026-01-01", "2")
+    assert housing == Node(f"bury|housing|{key}", {"nino": "AB123456"}, date(1980, 2, 3), roster)
+    assert health == Node("bury|health_services|R9", {"nhs": "9434765919"}, None, None)

@@ -19,7 +19,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from accelerator.config import RunContext, Settings
-from accelerator.linkage.people import run_people, write_table
+from accelerator.io import tables
+from accelerator.linkage.people import run_people
 from conftest import BuiltLake
 
 LAST_MONTH_START = date(2026, 11, 1)
@@ -30,7 +31,7 @@ def _ctx(as_of: date) -> RunContext:
 
 
 def _put_records(df: DataFrame, lake: Path) -> None:
-    write_table(df, str(lake / "silver" / "_platform" / "person_record"), stats=("authority", "feed"))
+    tables.overwrite(df, str(lake / "silver" / "_platform" / "person_record"), stats=("authority", "feed"))
 
 
 def _partition(lake: Path) -> tuple[set[frozenset[str]], dict[str, str]]:
@@ -120,9 +121,11 @@ def test_an_unchanged_rerun_scores_nothing_and_changes_no_id(
 ) -> None:
     lake = tmp_path / "lake"
     platform = built_lake.lake / "silver" / "_platform"
-    for table in ("person_record", "person_xref", "person_links", "linkage_models"):
+    for table in ("person_record", "person_xref", "person_links", "linkage_models", "linkage_report"):
         shutil.copytree(platform / table, lake / "silver" / "_platform" / table)
     before = DeltaTable(str(lake / "silver" / "_platform" / "person_xref")).to_pandas()
+    written = ("person_xref", "linkage_report")
+    versions = {t: DeltaTable(str(lake / "silver" / "_platform" / t)).version() for t in written}
     result = run_people(
         spark,
         Settings(lake_root=str(lake), landing_root=str(tmp_path)),
@@ -130,6 +133,9 @@ def test_an_unchanged_rerun_scores_nothing_and_changes_no_id(
     )
     after = DeltaTable(str(lake / "silver" / "_platform" / "person_xref")).to_pandas()
     assert result.scored_records == 0 and result.changed_existing_records == 0
+    assert result.records == len(before) and result.people == before["person_id"].nunique()
+    # Nothing changed, so nothing is written: no new registry version, no second report.
+    assert {t: DeltaTable(str(lake / "silver" / "_platform" / t)).version() for t in versions} == versions
     cols = ["authority", "feed", "record_key", "person_id"]
     pd.testing.assert_frame_equal(
         before[cols].sort_values(cols).reset_index(drop=True),

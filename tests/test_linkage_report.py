@@ -192,6 +192,17 @@ def test_borderline_pairs_are_a_balanced_sample_near_the_threshold_with_labelled
     assert set(_section(other, "borderline_pairs")["unique_id_r"]) != set(pairs["unique_id_r"])
 
 
+def test_borderline_pairs_beyond_the_band_are_the_nearest_ones_when_the_band_is_empty() -> None:
+    links = _links()
+    links = links.assign(match_weight=links["match_weight"] + 20.0)  # every pair far over 6
+    pairs = _section(
+        R.build(_inputs(links), comparisons=("forename", "dob"), band=1.0, sample=4), "borderline_pairs"
+    )
+    nearest = sorted(links["match_weight"])[:4]
+    assert list(pairs["value"]) == nearest
+    assert all(json.loads(d)["linked"] for d in pairs["detail"])
+
+
 def test_level_of_names_every_level_with_that_weight() -> None:
     levels = R.model_levels(json.dumps(MODEL))
     assert R.level_of(levels["forename"], 0.0) == "null"
@@ -215,8 +226,10 @@ def test_the_pipelines_report_reconciles_with_person_xref_and_person_links(
     xref, links = _platform(built_lake, "person_xref"), _platform(built_lake, "person_links")
     run = report["run_id"].max()
     mine = report[report["run_id"] == run]
-    threshold = built_lake.settings.match_weight_threshold
+    models = _platform(built_lake, "linkage_models").sort_values("trained_at")
+    threshold = M.threshold_for(models["model_json"].iloc[-1], built_lake.settings.match_weight_threshold)
     summary = mine[mine["section"] == "summary"].set_index("item")
+    assert summary.loc["match_weight_threshold", "value"] == threshold  # the model's own: 2, not 6
     assert summary.loc["records", "count"] == len(xref)
     assert summary.loc["people", "count"] == xref["person_id"].nunique()
     assert summary.loc["pairs_stored", "count"] == len(links)
@@ -242,8 +255,16 @@ def test_the_pipelines_report_reconciles_with_person_xref_and_person_links(
 
     # The borderline sample: near the threshold, every comparison's level named, both sides known.
     pairs = mine[mine["section"] == "borderline_pairs"]
-    assert len(pairs) > 0
-    assert ((pairs["value"] - threshold).abs() <= 2.0).all()
+    assert len(pairs) == min(50, len(links)) > 0
+    # Within 2 of the threshold by sample; beyond it, the nearest there are on that side.
+    chosen = set(zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True))
+    for over in (True, False):
+        mine_side = pairs[(pairs["value"] >= threshold) == over]
+        rest = links[(links["match_weight"] >= threshold) == over]
+        rest = rest[[p not in chosen for p in zip(rest["unique_id_l"], rest["unique_id_r"], strict=True)]]
+        far = (mine_side["value"] - threshold).abs()
+        if (far > 2.0).any():
+            assert (far.max() <= (rest["match_weight"] - threshold).abs()).all()
     known = set(xref["authority"] + "|" + xref["feed"] + "|" + xref["record_key"])
     assert set(pairs["unique_id_l"]) | set(pairs["unique_id_r"]) <= known
     for d in pairs["detail"].map(json.loads):

@@ -16,16 +16,19 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from typer.testing import CliRunner
 
+from accelerator import pipeline
 from accelerator.cli import app
+from accelerator.config import RunContext, Settings
 from accelerator.feeds import FEEDS
+from accelerator.governance.audit import read_audit
 from accelerator.governance.retention import (
     RetentionConfigError,
     RetentionPolicy,
     apply_retention,
+    default_schedule,
     load_policy,
     plan_retention,
 )
-from accelerator.governance.rights import read_audit
 from accelerator.io.lake import Lake
 from conftest import RIGHTS_AS_OF, RIGHTS_AUTHORITIES
 
@@ -93,9 +96,20 @@ def test_load_policy_defaults_and_errors(tmp_path: Path) -> None:
     assert {policy.years(f) for f in FEEDS} == {6}
     assert (policy.child_under, policy.child_until_age) == (18, 25)
     bad = tmp_path / "r.yaml"
-    bad.write_text("feeds:\n  no_such_feed: 3\n", encoding="utf-8")
-    with pytest.raises(RetentionConfigError, match="no_such_feed"):
+    bad.write_text("feeds:\n  no_such_feed: 3\n  housing: -1\nchild_under: x\nspare: 1\n", encoding="utf-8")
+    with pytest.raises(RetentionConfigError) as err:
         load_policy(bad)
+    message = str(err.value)
+    # Every error, each with its path, in one message.
+    for path in ("feeds.no_such_feed", "feeds.housing", "child_under", "spare"):
+        assert f"{path}: " in message, (path, message)
+
+
+def test_packaged_schedule_is_infra_retention_yaml() -> None:
+    """The default is package data (found through importlib.resources, so it exists in the wheel)
+    and the same file as the one the docs and operators edit under infra/."""
+    infra = Path(__file__).resolve().parents[1] / "infra" / "retention.yaml"
+    assert default_schedule() == infra.read_text(encoding="utf-8")
 
 
 def _files(root: Path) -> dict[str, float]:
@@ -121,8 +135,16 @@ def test_retention_dry_run_lists_exactly_what_is_due(
         terminal_width=250,
     )
     assert result.exit_code == 0, result.output
-    for authority, feed, key in due:
-        assert f"{authority}/{feed} {key} " in result.output
+    # Counts per table and rule, never a key (record keys hold UPNs).
+    for (table, rule), n in plan.counts().items():
+        assert any(
+            table in line and rule in line and line.rstrip(" │").endswith(str(n))
+            for line in result.output.splitlines()
+        ), (table, rule)
+    assert sum(plan.counts().values()) == len(due) + sum(lines.values())
+    for _authority, _feed, key in due:
+        for part in key.split("|"):
+            assert part not in result.output
     assert _files(lake) == files  # the dry run changes nothing at all
 
 
@@ -157,7 +179,11 @@ def test_retention_destroys_exactly_what_is_due(spark: SparkSession, built: Path
     xref_before = {(r.authority, r.feed, r.record_key) for r in load(lk.platform("person_xref")).collect()}
     quarantine_before = {a: load(lk.quarantine(a)).count() for a in AUTHORITIES}
 
-    result = apply_retention(spark, str(lake), POLICY, as_of=AS_OF, now=NOW, actor="records-manager")
+    settings = Settings(lake_root=str(lake), landing_root=str(lake / "landing"))
+    gold = lambda as_of: pipeline.gold(spark, settings, RunContext(as_of=as_of, run_id="r", started_at=NOW))  # noqa: E731
+    result = apply_retention(
+        spark, str(lake), POLICY, as_of=AS_OF, now=NOW, actor="records-manager", rebuild_gold=gold
+    )
 
     for (layer, a, f), old in before.items():
         gone = {k for auth, feed, k in due if (auth, feed) == (a, f)}

@@ -12,25 +12,32 @@ import json
 import os
 import re
 import shutil
+import stat
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from typer.testing import CliRunner
 
+from accelerator import pipeline
 from accelerator.cli import app
 from accelerator.config import RunContext, Settings
-from accelerator.gold.build import run_gold
+from accelerator.governance.access import neutralise
+from accelerator.governance.audit import verify
+from accelerator.governance.erasure import ErasureRequest, erase
+from accelerator.governance.matching import Needles, without_subjects
 from accelerator.governance.rights import (
     RightsError,
     Subject,
-    erase,
     find_subject,
     line_matches,
     read_audit,
@@ -69,10 +76,22 @@ def built(rights_lake: Path) -> Built:
     return Built(rights_lake / "lake", rights_lake / "truth")
 
 
-def copy_lake(built: Built, tmp_path: Path) -> str:
+def copy_lake(built: Built, tmp_path: Path, *, landing: bool = False) -> str:
+    """A copy of the lake to change; with ``landing``, the deliveries copied inside the lake root
+    (``<lake>/landing``, as on Azure) so that a scan of the lake covers them."""
     target = tmp_path / "lake"
     shutil.copytree(built.lake, target)
+    if landing:
+        shutil.copytree(built.lake.parent / "landing", target / "landing")
     return str(target)
+
+
+def gold_stage(spark: SparkSession, lake: str) -> Callable[[date], object]:
+    """What the CLI gives governance to rebuild gold: the pipeline's gold stage."""
+    settings = Settings(lake_root=lake, landing_root=lake + "/landing")
+    return lambda as_of: pipeline.gold(
+        spark, settings, RunContext(as_of=as_of, run_id="rebuild", started_at=NOW)
+    )
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -215,32 +234,77 @@ def chosen(spark: SparkSession, built: Built) -> Chosen:
 # ----------------------------------------------------------------------------- subject access
 
 
-def test_sar_cli_exports_every_record_of_the_truth(built: Built, chosen: Chosen, tmp_path: Path) -> None:
+def _sar(lake: str, authority: str, person_id: str, out: Path) -> Any:
+    """``accelerator sar`` for one person, as one authority's data protection officer."""
+    args = ["sar", "--lake", lake, "--authority", authority, "--person-id", person_id]
+    return CliRunner().invoke(app, [*args, "--out", str(out), "--actor", "dpo"])
+
+
+def test_sar_cli_exports_what_one_authority_holds_and_no_one_else(
+    spark: SparkSession, built: Built, chosen: Chosen, tmp_path: Path
+) -> None:
+    """The export answers for the authority asked: every record of the truth it holds, in bronze
+    and silver; the other authority only named with its feeds and counts; no record key of anyone
+    else (nor the other authority's keys of the person) in any file; private files."""
     lake = copy_lake(built, tmp_path)
+    mine = Counter(a for a, _f, _k in chosen.records)
+    authority = mine.most_common(1)[0][0]
     out = tmp_path / "sar"
-    result = CliRunner().invoke(
-        app, ["sar", "--lake", lake, "--person-id", chosen.person_id, "--out", str(out), "--actor", "dpo"]
-    )
+    old_umask = os.umask(0)  # the export must not rely on the umask to be private
+    try:
+        result = _sar(lake, authority, chosen.person_id, out)
+    finally:
+        os.umask(old_umask)
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "sar.json").read_text(encoding="utf-8"))
     tables = doc["tables"]
-    for authority, feed, key in chosen.records:
+    assert all(name.split("/")[1] in (authority, "_platform") for name in tables)
+    for a, feed, key in chosen.records:
+        if a != authority:
+            continue
         for layer in ("bronze", "silver"):
-            name = f"{layer}/{authority}/{feed}"
+            name = f"{layer}/{a}/{feed}"
             assert key in {r["record_key"] for r in tables.get(name, [])}, (name, key)
             assert (out / "csv" / f"{name}.csv").exists()
     xref_keys = {(r["authority"], r["feed"], r["record_key"]) for r in tables["silver/_platform/person_xref"]}
-    assert chosen.records <= xref_keys
-    assert {r["person_id"] for r in tables["silver/_platform/family_member"]} == {chosen.person_id}
-    gold_members = [
-        r
-        for n, rows in tables.items()
-        if n.endswith("/family_member") and n.startswith("gold/")
-        for r in rows
+    assert {r for r in chosen.records if r[0] == authority} <= xref_keys
+    assert {a for a, _f, _k in xref_keys} == {authority}
+    elsewhere = Counter((a, f) for a, f, _k in chosen.records if a != authority)
+    held = {(e["authority"], e["feed"]): e["records"] for e in doc["held_by_other_authorities"]}
+    assert {k: v for k, v in held.items() if k in elsewhere} == elsewhere
+    # No other person's record key, and none of another authority's keys of the person, in any
+    # exported byte (a key as a whole token: keys may hold UPNs).
+    xref = spark.read.format("delta").load(f"{lake}/silver/_platform/person_xref")
+    others = {r.record_key for r in xref.collect() if (r.authority, r.feed, r.record_key) not in xref_keys}
+    texts = {p.name: p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file()}
+    leaked = [
+        (name, key)
+        for name, text in texts.items()
+        for key in others
+        if re.search(rf"(?<![0-9A-Za-z]){re.escape(key)}(?![0-9A-Za-z])", text)
     ]
-    assert [r["person_id"] for r in gold_members] == [chosen.person_id]
+    assert leaked == []
+    for path in [out, *out.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert chosen.person_id in summary and "silver/" in summary
+
+
+def test_neutralise_formula_cells() -> None:
+    cells = ["=HYPERLINK(1)", "+44 161", "-2", "@SUM(A1)", "\tx", "\rx", "Smith", "", None, 7]
+    assert [neutralise(c) for c in cells] == [
+        "'=HYPERLINK(1)",
+        "'+44 161",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "Smith",
+        "",
+        None,
+        7,
+    ]
 
 
 def test_resolve_person_by_partner_record_key(spark: SparkSession, built: Built, chosen: Chosen) -> None:
@@ -257,22 +321,21 @@ def test_resolve_person_by_partner_record_key(spark: SparkSession, built: Built,
 def test_erase_leaves_no_trace_in_any_file_of_the_lake(
     spark: SparkSession, built: Built, chosen: Chosen, tmp_path: Path
 ) -> None:
-    lake = copy_lake(built, tmp_path)
+    lake = copy_lake(built, tmp_path, landing=True)
     before = scan(Path(lake), chosen.person)
     layers = {h.split(lake + "/")[1].split("/")[0] for h in before}
-    assert {"bronze", "silver", "gold"} <= layers  # the scanner sees the person where they are
+    assert {"bronze", "silver", "gold", "landing"} <= layers  # the scanner sees the person where they are
     rows_before = {
         p: spark.read.format("delta").load(f"{lake}/bronze/{p}").count()
         for p in {f"{a}/{f}" for a, f, _ in chosen.records}
     }
+    authority = sorted(chosen.records)[0][0]
     out = tmp_path / "export"
-    result = CliRunner().invoke(
-        app,
-        ["sar", "--lake", lake, "--person-id", chosen.person_id, "--out", str(out), "--actor", "dpo"],
-    )
+    result = _sar(lake, authority, chosen.person_id, out)
     assert result.exit_code == 0, result.output
 
-    done = erase(spark, lake, chosen.person_id, reason="erasure request 2025/17", actor="dpo", now=NOW)
+    request = ErasureRequest(chosen.person_id, "erasure request 2025/17")
+    done = erase(spark, lake, [request], actor="dpo", now=NOW, rebuild_gold=gold_stage(spark, lake))
 
     assert scan(Path(lake), chosen.person) == []
     # Everyone else is still there: exactly the person's bronze rows went.
@@ -290,7 +353,9 @@ def test_erase_leaves_no_trace_in_any_file_of_the_lake(
     assert row.subject_hash == subject_hash(chosen.person_id)
     assert (row.reason, row.actor, row.at) == ("erasure request 2025/17", "dpo", NOW)
     assert row.table_counts == done.counts and row.files_removed > 0
-    assert sorted(r.action for r in audit.collect()) == ["ERASE", "SAR"]
+    assert [r.action for r in audit.orderBy("seq").collect()] == ["SAR", "ERASE"]
+    assert verify(spark, lake).status == "intact"
+    assert done.landing_files > 0  # the person's deliveries were in landing
     # Nothing left to export or erase.
     with pytest.raises(RightsError):
         resolve_person(spark, lake, person_id=chosen.person_id)
@@ -301,7 +366,7 @@ def test_erase_refuses_a_reason_that_names_the_person(
 ) -> None:
     reason = f"request from {chosen.person.forename} {chosen.person.surname}"
     with pytest.raises(RightsError, match="reason"):
-        erase(spark, str(built.lake), chosen.person_id, reason=reason, actor="dpo", now=NOW)
+        erase(spark, str(built.lake), [ErasureRequest(chosen.person_id, reason)], actor="dpo", now=NOW)
 
 
 def test_line_matches_finds_quarantined_lines_by_identifier_or_name() -> None:
@@ -328,6 +393,36 @@ def test_line_matches_finds_quarantined_lines_by_identifier_or_name() -> None:
     assert not line_matches("E1,C1,Zoe,Smith,2011-02-03", "childrens_social_care", "bury", s)
 
 
+def test_without_subjects_matches_by_join_and_keeps_identifiers_out_of_the_plan(
+    spark: SparkSession,
+) -> None:
+    """Bronze rows of a feed are found by record key, identifier in any spelling and forename +
+    surname + date of birth as delivered; none of the values is a literal of the query."""
+    s = Subject(
+        person_id="P1",
+        person_ids=frozenset({"P1"}),
+        records=frozenset({("bury", "health_services", "K1")}),
+        nhs=frozenset({"9434765919"}),
+        names=frozenset({("ZOE", "OBRIEN")}),
+        name_dobs=frozenset({("ZOE", "OBRIEN", "2011-02-03")}),
+    )
+    rows = [
+        ("K1", None, "x", "y", None),  # the person's record key
+        ("K2", "943 476 5919", "Ann", "Lee", "2010-01-01"),  # their NHS number, spaced
+        ("K3", None, "Zoë", "O'Brien", "03/02/2011"),  # their name and date of birth as delivered
+        ("K4", None, "Zoe", "O'Brien", "2011-02-04"),  # a namesake born another day
+        ("K5", "4010232137", "Ann", "Lee", "2010-01-01"),
+    ]
+    schema = "record_key string, nhs_number string, given_name string, family_name string, birth_date string"
+    df = spark.createDataFrame(rows, schema)
+    keep = without_subjects("/lake", "/lake/bronze/bury/health_services", df, Needles.of(spark, [s]))
+    assert keep is not None
+    assert_df_equality(keep, spark.createDataFrame([rows[3], rows[4]], schema), ignore_row_order=True)
+    plan = keep._jdf.queryExecution().toString()
+    for secret in ("9434765919", "943 476 5919", "OBRIEN", "ZOE", "2011-02-03", "K1"):
+        assert secret not in plan, secret
+
+
 # ----------------------------------------------------------------------------- restriction
 
 
@@ -349,7 +444,8 @@ def test_restrict_hides_the_person_from_gold_and_keeps_silver(
         for r in spark.read.format("delta").load(f"{lake}/gold/{a}/headline_evidence").collect()
     )
     pid = evidence.most_common(1)[0][0]
-    restrict(spark, lake, pid, reason="court order 12", actor="dpo", now=NOW)
+    gold = gold_stage(spark, lake)
+    restrict(spark, lake, pid, reason="court order 12", actor="dpo", now=NOW, rebuild_gold=gold)
     for table in ("family_member", "headline_evidence", "child_timeline"):
         assert pid not in _gold_people(spark, lake, table)
     xref = spark.read.format("delta").load(f"{lake}/silver/_platform/person_xref")
@@ -360,12 +456,14 @@ def test_restrict_hides_the_person_from_gold_and_keeps_silver(
             spark.read.format("delta").load(f"{lake}/silver/{a}/{f}").where(F.col("record_key") == k).count()
             == 1
         )
-    unrestrict(spark, lake, pid, reason="order lifted", actor="dpo", now=datetime(2025, 4, 3))
+    unrestrict(
+        spark, lake, pid, reason="order lifted", actor="dpo", now=datetime(2025, 4, 3), rebuild_gold=gold
+    )
     assert pid in _gold_people(spark, lake, "family_member")
     assert pid in _gold_people(spark, lake, "headline_evidence")
     audit = read_audit(spark, lake)
     assert audit is not None
-    assert [r.action for r in audit.orderBy("at").collect()] == ["RESTRICT", "UNRESTRICT"]
+    assert [r.action for r in audit.orderBy("seq").collect()] == ["RESTRICT", "UNRESTRICT"]
     assert {r.subject_hash for r in audit.collect()} == {subject_hash(pid)}
 
 
@@ -463,12 +561,12 @@ def test_objector_raises_nothing_from_another_authoritys_records(
         return [str(r.event_date) for r in ev.collect()], bool(flag)
 
     consent(True)
-    run_gold(spark, settings, ctx)
+    pipeline.gold(spark, settings, ctx)
     shared, flag_shared = from_other()
     assert shared and flag_shared  # consent: the other authority's record counts, feed and date only
 
     consent(False)
-    run_gold(spark, settings, ctx)
+    pipeline.gold(spark, settings, ctx)
     objected, flag_objected = from_other()
     assert objected == []
     # the flag may still be raised by another member's records elsewhere, never by the objector's

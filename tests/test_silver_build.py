@@ -14,10 +14,11 @@ from pyspark.sql.types import MapType
 from accelerator.bronze.land import run_bronze
 from accelerator.config import RunContext, Settings
 from accelerator.feeds import AUTHORITIES, FEEDS
-from accelerator.io.delta import is_delta
+from accelerator.io import tables
 from accelerator.io.lake import Lake
 from accelerator.io.storage import LocalStorage
-from accelerator.silver.build import person_records, run_silver
+from accelerator.silver.build import run_silver
+from accelerator.silver.read import person_records
 from accelerator.silver.transform import standardise_feed
 from conftest import BuiltLake
 from landing_kit import csv_bytes, write_delivery
@@ -204,7 +205,7 @@ def test_standardising_authorities_together_gives_each_authority_standardised_al
         parts = [
             (a, spark.read.format("delta").load(lake.bronze(a, feed)))
             for a in AUTHORITIES
-            if is_delta(spark, lake.bronze(a, feed))
+            if tables.exists(spark, lake.bronze(a, feed))
         ]
         assert len(parts) >= 2
         bronze = reduce(DataFrame.unionByName, [df.withColumn("__authority", F.lit(a)) for a, df in parts])

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from accelerator.pipeline import STAGES
-from accelerator.synapse import artifacts as A
+from tools import synapse_artifacts as A
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "infra" / "synapse"
@@ -37,7 +37,7 @@ def _strings(doc: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, 
 
 
 def test_committed_artifacts_equal_a_fresh_generation(tmp_path: Path) -> None:
-    assert A.stale(BUILT, OUT) == [], "run: python -m accelerator.synapse.artifacts build"
+    assert A.stale(BUILT, OUT) == [], "run: python -m tools.synapse_artifacts build"
     A.write(BUILT, tmp_path)
     for rel in BUILT:
         assert (tmp_path / rel).read_text() == (OUT / rel).read_text()

@@ -41,7 +41,7 @@ def test_ci_runs_lint_types_tests_with_java_the_wheel_checkov_and_the_artifact_c
     assert java and java[0]["inputs"]["versionSpec"] == "17"
     for needed in ("make setup", "make lint", "make types", "pytest", "make checkov", "pip wheel"):
         assert needed in text, needed
-    assert "accelerator.synapse.artifacts check" in text
+    assert "tools.synapse_artifacts check" in text
     order = [
         next(i for i, s in enumerate(steps) if k in _text(s)) for k in ("make setup", "make lint", "pytest")
     ]

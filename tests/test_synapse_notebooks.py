@@ -16,7 +16,7 @@ from accelerator.pipeline import STAGES
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 QUESTIONS = ("explore_family", "linkage_diagnostics", "data_quality")
-SYNAPSE_GLOBALS = {"spark", "display"}  # what a Synapse PySpark session defines
+SYNAPSE_GLOBALS = {"spark", "display", "displayHTML"}  # what a Synapse PySpark session defines
 MAX_CODE_LINES = 40
 
 
@@ -128,3 +128,21 @@ def test_stage_notebook_runs_its_own_stage_through_entry_stage(stage: str) -> No
     assert len(calls) == 1
     name = calls[0].args[1]
     assert isinstance(name, ast.Constant) and name.value == stage
+
+
+def test_the_run_report_is_shown_with_display_html_from_the_report_function() -> None:
+    # The run report (issue 19) in the notebooks: the HTML of accelerator.report.report_html,
+    # shown by Synapse's displayHTML, in the data-quality notebook (per authority) and after gold.
+    from accelerator.report import report_html
+
+    for name in ("data_quality", "gold"):
+        nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        tree = ast.parse("\n".join(_code(nb)))
+        shown = [
+            n.args[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "displayHTML"
+        ]
+        assert len(shown) == 1, name
+        call = shown[0]
+        assert isinstance(call, ast.Call) and _target(call, _imports(tree)) is report_html, name

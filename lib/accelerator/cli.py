@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from accelerator.config import RunContext, Settings
+from accelerator.dates import parse_as_of
 from accelerator.governance.cli import app as acl_app
 
 if TYPE_CHECKING:
@@ -33,12 +36,10 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="Reference date YYYY-M
 
 
 def _as_of(value: str | None) -> date:
-    if not value:
-        return datetime.now(UTC).date()
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD, not {value!r}") from None
+        return parse_as_of(value, today=datetime.now(UTC).date())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _jars_dir() -> str:
@@ -66,12 +67,61 @@ def _root(location: str) -> str:
     return location if "://" in location else str(Path(location).resolve())
 
 
-def _run(landing: str, lake: str, as_of: date) -> None:
+LEASE_BUSY = 3
+"""Exit code of a writing command that found the lake's lease held for longer than it would wait."""
+
+
+def _writer_lease(lake: str, command: str, *, run_id: str = "", settings: Settings | None = None) -> None:
+    """Hold the lake's lease (``accelerator.io.lease``) from now until this command ends: released
+    when the CLI's context closes, and by the OS if the process dies. This host, pid and time name
+    the holder. ``ACCELERATOR_LEASE_WAIT_SECONDS`` overrides how long to wait for another writer;
+    after that, exit 3 naming the holder."""
+    import contextlib
+    import socket
+
+    from accelerator.io.lease import Holder, LakeBusy, held
+
+    try:  # typer 0.20 and later carry their own click; earlier ones use the click package
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - depends on the typer installed
+        from click import get_current_context  # type: ignore[no-redef]
+
+    s = settings or Settings(lake_root=lake, landing_root=lake)
+    me = Holder(command=command, host=socket.gethostname(), pid=os.getpid(), since=_now(), run_id=run_id)
+    wait = float(os.environ.get("ACCELERATOR_LEASE_WAIT_SECONDS") or s.lease_wait_seconds)
+
+    def waiting(holder: Holder | None) -> None:
+        who = holder.describe() if holder is not None else "another command"
+        line = f"waiting up to {wait:.0f} s for the lake: it is being written by {who}"
+        console.print(line, markup=False, soft_wrap=True)
+
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(
+            held(
+                lake,
+                me,
+                wait_seconds=wait,
+                duration_seconds=s.lease_duration_seconds,
+                clock=time.monotonic,
+                sleep=time.sleep,
+                on_wait=waiting,
+            )
+        )
+    except LakeBusy as e:
+        console.print(str(e), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(LEASE_BUSY) from None
+    get_current_context().call_on_close(stack.close)
+
+
+def _run(landing: str, lake: str, as_of: date, *, lease_held: bool = False) -> None:
     from accelerator import pipeline
     from accelerator.spark import get_spark
 
     settings = Settings(lake_root=_root(lake), landing_root=_root(landing), jars_dir=_jars_dir())
     ctx = RunContext.create(as_of=as_of, started_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0))
+    if not lease_held:
+        _writer_lease(settings.lake_root, "run", run_id=ctx.run_id, settings=settings)
     with console.status("starting Spark"):
         spark = get_spark(jars_dir=settings.jars_dir)
         spark.sparkContext.setLogLevel("ERROR")
@@ -90,6 +140,7 @@ def _run(landing: str, lake: str, as_of: date) -> None:
             on_total=lambda n: progress.update(task, total=n),
             on_outcome=lambda o: progress.update(task, advance=1, description=f"bronze: {o.ref.delivery_id}"),
             on_stage=lambda s: progress.update(task, description=f"{s}: running"),
+            clock=time.monotonic,
         )
         progress.update(task, description="done")
     console.print(f"run {ctx.run_id} as of {as_of}")
@@ -140,6 +191,12 @@ def bronze_table(result: object) -> Table:
             str(sum(o.rows_loaded for o in outs)),
             str(sum(o.rows_quarantined for o in outs)),
         )
+        # Each reason code of that status (docs/bronze.md), e.g. REJECTED / MANIFEST_INVALID.
+        for code in sorted({o.reason_code for o in outs if o.reason_code}):
+            mine = [o for o in outs if o.reason_code == code]
+            table.add_row(f"  {code}", str(len(mine)), "", "", style="dim")
+    for code, n in result.rows_quarantined_by_reason().items():
+        table.add_row(f"  quarantined {code}", "", "", str(n), style="dim")
     table.add_row(
         "total",
         str(len(result.outcomes)),
@@ -169,10 +226,99 @@ def demo(
 ) -> None:
     """Generate demo deliveries into DIR/landing and run the pipeline into DIR/lake."""
     day = _as_of(as_of)
-    for part in ("landing", "truth", "lake"):  # a demo starts clean; nothing else in DIR is touched
+    lake = dir / "lake"
+    # The lake's lease first (a run or erasure on DIR/lake is waited for), then a clean start:
+    # everything in the lake but the lease itself, and DIR's landing and truth; nothing else in DIR.
+    _writer_lease(_root(str(lake)), "demo")
+    _clear_lake(lake)
+    for part in ("landing", "truth"):
         shutil.rmtree(dir / part, ignore_errors=True)
     generate(out=dir, families=families, seed=seed, as_of=day.isoformat())
-    _run(str(dir / "landing"), str(dir / "lake"), day)
+    _run(str(dir / "landing"), str(lake), day, lease_held=True)
+    page = _write_report(_root(str(dir / "lake")), dir / "report.html", None, "")
+    console.print(
+        f"run report: {page.resolve()} (open it in a browser; each authority's is in gold/<a>/_reports)"
+    )
+
+
+def _clear_lake(lake: Path) -> None:
+    """Remove everything under a local lake except its lease files (held by this command)."""
+    from accelerator.io.lease import HOLDER_FILE, LEASE_FILE, lease_path
+
+    lake = lake.resolve()
+    lease = Path(lease_path(str(lake))).parent
+    keep = {lease / LEASE_FILE, lease / HOLDER_FILE}
+    if not lake.is_dir():
+        return
+    for path in sorted(lake.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path in keep or (path.is_dir() and any(k.is_relative_to(path) for k in keep)):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink()
+
+
+# ------------------------------------------------------------------------ run reports and review
+
+
+def _write_report(lake: str, out: Path, run_id: str | None, authority: str) -> Path:
+    from accelerator.report import report_html
+
+    settings = Settings(lake_root=lake, landing_root=lake, jars_dir=_jars_dir())
+    spark = _spark()
+    try:
+        page = report_html(spark, settings, run_id=run_id, authority=authority)
+    except (FileNotFoundError, LookupError, ValueError) as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+@app.command()
+def report(
+    lake: Annotated[str, typer.Option("--lake", help="Lake root: folder or abfss:// URL")],
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write")],
+    run_id: Annotated[str | None, typer.Option("--run", help="Run id (default: the latest run)")] = None,
+    authority: Annotated[str, typer.Option("--authority", help="One authority's own report")] = "",
+) -> None:
+    """Write a run's report: one self-contained HTML page (counts and charts, no personal data)."""
+    page = _write_report(_root(lake), out, run_id, authority)
+    console.print(f"run report: {page.resolve()}")
+
+
+linkage_app = typer.Typer(no_args_is_help=True, help="Linkage: clerical review decisions")
+app.add_typer(linkage_app, name="linkage")
+
+
+@linkage_app.command("labels")
+def linkage_labels(
+    lake: Annotated[str, typer.Option("--lake", help="Lake root: folder or abfss:// URL")],
+    authority: Annotated[str, typer.Option("--authority", help="The authority whose reviewers decided")],
+    file: Annotated[
+        Path, typer.Option("--file", help="labels CSV: unique_id_l,unique_id_r,clerical_match_score")
+    ],
+) -> None:
+    """Load reviewers' decisions on borderline pairs into silver/<authority>/linkage_labels."""
+    from accelerator.report.labels import LabelsError, load_labels
+
+    text = file.read_text(encoding="utf-8-sig")
+    run_id = f"labels-{_now():%Y%m%dT%H%M%S}"
+    _writer_lease(_root(lake), "linkage labels", run_id=run_id)
+    spark = _spark()
+    try:
+        loaded = load_labels(
+            spark, _root(lake), authority.strip().lower(), text, run_id=run_id, source_file=file.name
+        )
+    except LabelsError as e:
+        console.print(str(e), markup=False, style="red")
+        raise typer.Exit(2) from None
+    console.print(
+        f"{loaded.pairs} decisions loaded for {loaded.authority} "
+        f"({loaded.same_person} the same person); run {run_id}"
+    )
 
 
 # ------------------------------------------------------------------ people's rights and retention
@@ -233,71 +379,188 @@ def _person(
         raise typer.Exit(2) from None
 
 
+Landing = Annotated[
+    str | None,
+    typer.Option("--landing", help="Landing zone (default <lake>/landing, as on Azure)"),
+]
+
+
+def _say(message: str) -> None:
+    """One progress line (counts and table paths only, never an identifier), flushed at once."""
+    console.print(message, markup=False, soft_wrap=True)
+    sys.stdout.flush()
+
+
+def _gold_stage(spark: SparkSession, lake: str, landing: str, now: datetime) -> Callable[[date], object]:
+    """How governance rebuilds gold: the pipeline's own gold stage for one as_of."""
+    from accelerator import pipeline
+
+    settings = Settings(lake_root=lake, landing_root=landing, jars_dir=_jars_dir())
+    return lambda as_of: pipeline.gold(spark, settings, RunContext.create(as_of=as_of, started_at=now))
+
+
+def _frequency_keys(value: str) -> list[str]:
+    """The keys a linkage model may hold a name's frequency under: the keyed hash models are saved
+    with, and the plain SHA-256 of models saved before it (erasure removes both)."""
+    import hashlib
+
+    from accelerator.linkage import model
+
+    return [model.frequency_key(value), hashlib.sha256(value.encode("utf-8")).hexdigest()]
+
+
+def _chain_or_exit(spark: SparkSession, lake: str) -> None:
+    from accelerator.governance.audit import verify
+
+    state = verify(spark, lake)
+    if not state.ok:
+        console.print(
+            f"the audit chain is broken: {state.problem}. Nothing that appends to the audit runs "
+            "until it is restored (accelerator audit verify).",
+            style="red",
+            markup=False,
+        )
+        raise typer.Exit(4)
+
+
 @app.command()
 def sar(
     lake: Lake,
+    authority: Annotated[
+        str, typer.Option("--authority", help="The authority answering (controller of its own data)")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the export (CSV, JSON, summary.md)")],
     person_id: PersonId = None,
-    authority: RecAuthority = None,
     feed: RecFeed = None,
     record_key: RecKey = None,
     reason: Annotated[str, typer.Option("--reason")] = "subject access request",
     actor: Actor = None,
     no_expand: NoExpand = False,
 ) -> None:
-    """Subject access: export every record the lake holds about a person, from every layer."""
+    """Subject access: export what AUTHORITY holds about a person; other authorities only named."""
     lake = _root(lake)
-    from accelerator.governance.rights import subject_access
+    from accelerator.governance.access import subject_access
 
     spark = _spark()
-    pid = _person(spark, lake, person_id, authority, feed, record_key)
+    _chain_or_exit(spark, lake)
+    pid = _person(spark, lake, person_id, authority if person_id is None else None, feed, record_key)
     result = subject_access(
-        spark, lake, pid, out, now=_now(), actor=_actor(actor), reason=reason, expand=not no_expand
+        spark,
+        lake,
+        pid,
+        out,
+        authority=authority,
+        now=_now(),
+        actor=_actor(actor),
+        reason=reason,
+        expand=not no_expand,
     )
-    table = Table(title=f"Subject access export of {pid} → {out}")
+    table = Table(title=f"Subject access export of {pid} held by {authority} → {out}")
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, n in sorted(result.counts.items()):
         table.add_row(name, str(n))
     console.print(table)
+    for e in result.elsewhere:
+        console.print(f"also held by {e['authority']}: {e['feed']} ({e['records']} records)", markup=False)
     console.print(f"person ids covered: {', '.join(result.person_ids)}; summary: {out / 'summary.md'}")
 
 
 @app.command()
 def erase(
     lake: Lake,
-    reason: Reason,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (kept in the audit; no names or identifiers)")
+    ] = None,
     person_id: PersonId = None,
     authority: RecAuthority = None,
     feed: RecFeed = None,
     record_key: RecKey = None,
+    requests: Annotated[
+        Path | None,
+        typer.Option("--requests", help="CSV of many requests: header person_id,reason, one line each"),
+    ] = None,
+    landing: Landing = None,
     actor: Actor = None,
     no_expand: NoExpand = False,
 ) -> None:
-    """Erasure: remove a person from every table, layer, old data file and log entry; audited."""
-    lake = _root(lake)
-    from accelerator.governance.rights import RightsError
-    from accelerator.governance.rights import erase as erase_person
+    """Erasure: remove people from every table, layer, old data file, log entry and landing; audited.
 
+    One person (--person-id or a record key, with --reason) or many (--requests FILE) in one pass.
+    Killed part-way, the same command again finishes the job."""
+    lake = _root(lake)
+    _writer_lease(lake, "erase")
+    from accelerator.governance import erasure
+    from accelerator.governance.rights import RightsError
+
+    landing_root = _root(landing) if landing else None
     spark = _spark()
-    pid = _person(spark, lake, person_id, authority, feed, record_key)
+    _chain_or_exit(spark, lake)
+    now = _now()
+    gold = _gold_stage(spark, lake, landing_root or lake + "/landing", now)
+
+    def run(reqs: list[erasure.ErasureRequest]) -> erasure.ErasureResult:
+        return erasure.erase(
+            spark,
+            lake,
+            reqs,
+            actor=_actor(actor),
+            now=now,
+            landing_root=landing_root,
+            expand=not no_expand,
+            rebuild_gold=gold,
+            frequency_keys=_frequency_keys,
+            on_progress=_say,
+        )
+
     try:
-        with console.status(f"erasing {pid}"):
-            result = erase_person(
-                spark, lake, pid, reason=reason, actor=_actor(actor), now=_now(), expand=not no_expand
-            )
+        plan = erasure.pending(spark, lake)
+        if plan is not None:
+            _say(f"an erasure was not finished ({plan['run_id']}): finishing it first")
+            _erased(run(erasure.pending_requests(plan)))
+            record = (authority, feed, record_key) if authority and feed and record_key else None
+            given = [person_id] if person_id else []
+            if requests is not None:
+                given = [r.person_id for r in erasure.read_requests(requests.read_text(encoding="utf-8"))]
+            if (
+                (given or record)
+                and all(erasure.covers(plan, p, None) for p in given)
+                and (record is None or erasure.covers(plan, None, record))
+            ):
+                return
+            if not given and record is None:
+                return
+        if requests is not None:
+            asked = erasure.read_requests(requests.read_text(encoding="utf-8"))
+            reqs = [
+                erasure.ErasureRequest(_person(spark, lake, r.person_id, None, None, None), r.reason)
+                for r in asked
+            ]
+        else:
+            if not reason:
+                raise RightsError("an erasure needs --reason (or --requests FILE)")
+            pid = _person(spark, lake, person_id, authority, feed, record_key)
+            reqs = [erasure.ErasureRequest(pid, reason)]
+        _erased(run(reqs))
     except RightsError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
-    table = Table(title=f"Erased {', '.join(result.person_ids)} (audit run {result.run_id})")
+
+
+def _erased(result: object) -> None:
+    from accelerator.governance.erasure import ErasureResult
+
+    assert isinstance(result, ErasureResult)
+    table = Table(title=f"Erased {len(result.person_ids)} person ids (audit run {result.run_id})")
     table.add_column("table")
     table.add_column("rows removed", justify="right")
     for name, n in sorted(result.counts.items()):
         table.add_row(name, str(n))
     console.print(table)
     console.print(
-        f"{result.files_removed} old data/log files removed, {result.other_files_removed} other files; "
-        f"gold rebuilt as of {result.gold_as_of}"
+        f"{result.files_removed} old data/log files removed, {result.other_files_removed} other files, "
+        f"{result.landing_files} landing deliveries or files; gold rebuilt as of {result.gold_as_of}",
+        markup=False,
     )
 
 
@@ -311,16 +574,27 @@ def _restriction(
     actor: str | None,
     restricted: bool,
 ) -> None:
+    from accelerator.governance.restriction import restrict as restrict_person
+    from accelerator.governance.restriction import unrestrict as unrestrict_person
     from accelerator.governance.rights import RightsError
-    from accelerator.governance.rights import restrict as restrict_person
-    from accelerator.governance.rights import unrestrict as unrestrict_person
 
     lake = _root(lake)
+    _writer_lease(lake, "restrict" if restricted else "unrestrict")
     spark = _spark()
+    _chain_or_exit(spark, lake)
     pid = _person(spark, lake, person_id, authority, feed, record_key)
     fn = restrict_person if restricted else unrestrict_person
+    now = _now()
     try:
-        result = fn(spark, lake, pid, reason=reason, actor=_actor(actor), now=_now())
+        result = fn(
+            spark,
+            lake,
+            pid,
+            reason=reason,
+            actor=_actor(actor),
+            now=now,
+            rebuild_gold=_gold_stage(spark, lake, lake + "/landing", now),
+        )
     except RightsError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
@@ -360,39 +634,92 @@ def unrestrict(
 def retention(
     lake: Lake,
     as_of: Annotated[str, typer.Option("--as-of", help="Date the schedule is applied on, YYYY-MM-DD")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what is due; change nothing")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what is due; change nothing")] = False,
     config: Annotated[
-        Path | None, typer.Option("--config", help="Retention schedule (default infra/retention.yaml)")
+        Path | None,
+        typer.Option("--config", help="Retention schedule (default: the packaged retention.yaml)"),
     ] = None,
+    landing: Landing = None,
     actor: Actor = None,
 ) -> None:
-    """Retention: destroy every record whose retention period has run out, in every layer."""
+    """Retention: destroy every record whose retention period has run out, in every layer.
+
+    Killed part-way, the same command again finishes the job."""
     lake = _root(lake)
-    from accelerator.governance.retention import apply_retention, load_policy, plan_retention
+    from accelerator.governance.retention import (
+        RetentionConfigError,
+        apply_retention,
+        load_policy,
+        pending,
+        plan_retention,
+    )
 
     day = _as_of(as_of)
-    policy = load_policy(config)
+    try:
+        policy = load_policy(config)
+    except RetentionConfigError as e:
+        console.print(str(e), style="red", markup=False)
+        raise typer.Exit(2) from None
+    if not dry_run:  # a dry run only reads: it never waits for, nor blocks, a writer
+        _writer_lease(lake, "retention")
     spark = _spark()
-    plan = plan_retention(spark, lake, policy, as_of=day)
-    table = Table(title=f"Retention due on {day}" + (" (dry run)" if dry_run else ""))
-    table.add_column("authority/feed")
-    table.add_column("due", justify="right")
-    for name, n in sorted(plan.counts().items()):
-        table.add_row(name, str(n))
-    console.print(table)
-    if dry_run:
-        for r in plan.records.sort_values(["authority", "feed", "record_key"]).itertuples(index=False):
-            line = f"{r.authority}/{r.feed} {r.record_key} (due {r.due_date}: {r.rule})"
-            console.print(line, markup=False, soft_wrap=True)
-        for r in plan.quarantine.itertuples(index=False):
-            line = f"{r.authority}/_quarantine {r.delivery_id} line {r.line_number}"
-            console.print(line, markup=False, soft_wrap=True)
-        return
-    result = apply_retention(spark, lake, policy, as_of=day, now=_now(), actor=_actor(actor), plan=plan)
+    saved = None if dry_run else pending(spark, lake)
+    plan = None
+    if saved is None:
+        plan = plan_retention(spark, lake, policy, as_of=day)
+        table = Table(title=f"Retention due on {day}" + (" (dry run)" if dry_run else ""))
+        for col in ("table", "rule", "rows due"):
+            table.add_column(col, justify="right" if col == "rows due" else "left")
+        for (name, rule), n in sorted(plan.counts().items()):
+            table.add_row(name, rule, str(n))
+        console.print(table)
+        if dry_run:
+            return
+    else:
+        _say(f"a retention run was not finished ({saved['run_id']}): finishing it")
+    _chain_or_exit(spark, lake)
+    now = _now()
+    try:
+        result = apply_retention(
+            spark,
+            lake,
+            policy,
+            as_of=day,
+            now=now,
+            actor=_actor(actor),
+            plan=plan,
+            landing_root=_root(landing) if landing else None,
+            rebuild_gold=_gold_stage(spark, lake, _root(landing) if landing else lake + "/landing", now),
+            on_progress=_say,
+        )
+    except RuntimeError as e:
+        console.print(str(e), style="red", markup=False)
+        raise typer.Exit(2) from None
     console.print(
         f"destroyed {sum(result.counts.values())} rows in {len(result.counts)} tables, "
-        f"{result.files_removed} old files; gold rebuilt as of {result.gold_as_of}; audit run {result.run_id}"
+        f"{result.files_removed} old files, {result.landing_deliveries} landing deliveries; "
+        f"gold rebuilt as of {result.gold_as_of}; audit run {result.run_id}",
+        markup=False,
     )
+
+
+audit_app = typer.Typer(no_args_is_help=True, add_completion=False)
+app.add_typer(audit_app, name="audit", help="The audit table's hash chain: verify")
+
+
+@audit_app.command("verify")
+def audit_verify(lake: Lake) -> None:
+    """Check the audit chain: every row's hash, the order, and the anchor beside the table.
+    Exit 0 when intact (or never created), 1 when broken."""
+    from accelerator.governance.audit import verify
+
+    lake = _root(lake)
+    state = verify(_spark(), lake)
+    if state.ok:
+        console.print(f"audit chain {state.status}: {state.rows} rows", markup=False)
+        return
+    console.print(f"audit chain broken: {state.problem}", style="red", markup=False)
+    raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -8,54 +8,82 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 LinkageBackend = Literal["duckdb", "spark"]
 
 
-@dataclass(frozen=True)
-class Settings:
+class SettingsError(ValueError):
+    """Settings that do not validate: every problem, each with its path, in one message."""
+
+
+def validation_message(source: str, exc: ValidationError) -> str:
+    """Every error of a pydantic validation, one line each: ``<source>: <path>: <message>``."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown settings key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{source}: {where}: {msg}")
+    return "\n".join(lines)
+
+
+class Settings(BaseModel):
     """Where the lake and the landing zone are, and how the pipeline behaves.
 
     ``lake_root`` and ``landing_root`` are local folders or ``abfss://`` URLs; the same code
     serves both. ``jars_dir`` is only used outside Synapse, to give the local Spark session Delta.
+    Validated by pydantic: an unknown key or a value of the wrong type is an error naming it.
     """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     lake_root: str
     landing_root: str
     environment: str = "local"
     jars_dir: str | None = None
     linkage_backend: LinkageBackend = "duckdb"
-    match_weight_threshold: float = 6.0
-    max_cluster_size: int = 400
-    spark_conf: dict[str, str] = field(default_factory=dict)
+    match_weight_threshold: float | None = None
+    """The match weight at or over which two records are one person. None (the default): the
+    threshold the linkage model chose when it was trained (``linkage.model.match_threshold``: the
+    weight at which the calibrated match probability is 0.8, from a prior estimated from the
+    deterministic rules; docs/linkage.md). A number overrides it for every run."""
+    max_cluster_size: int = Field(default=400, gt=1)
+    spark_conf: dict[str, str] = Field(default_factory=dict)
     custodianship_config: str = "infra/custodianship.yaml"
     """The custodianship config the ``acl`` stage plans from: a local path or an ``abfss://`` URL."""
+    landing_grace_days: int = Field(default=30, ge=0)
+    """Days a settled delivery's files stay in landing before the pipeline removes them."""
+    lease_wait_seconds: float = Field(default=600.0, ge=0)
+    """How long a writing command waits for another writer's lease on the lake before giving up."""
+    lease_duration_seconds: int = Field(default=60, ge=15, le=60)
+    """The finite duration of the ADLS blob lease (15-60 s), renewed by a heartbeat while the writer runs."""
+    linkage_secret: str | None = Field(default=None, repr=False)
+    """The key of the keyed hash (HMAC) under which the linkage model stores name frequencies
+    (Key Vault on Synapse); never logged."""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str, **overrides: Any) -> Settings:
-        """Settings from parsed parameters (a YAML document), then ``overrides`` that are not None."""
+        """Settings from parsed parameters (a YAML document), then ``overrides`` that are not None.
+        Raises :class:`SettingsError` listing every problem with its path."""
+        if not isinstance(data, Mapping):
+            raise SettingsError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
         merged = {**data, **{k: v for k, v in overrides.items() if v is not None}}
-        unknown = set(merged) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"{source}: unknown settings {sorted(unknown)}")
-        return cls(**merged)
+        try:
+            return cls.model_validate(merged)
+        except ValidationError as exc:
+            raise SettingsError(validation_message(source, exc)) from None
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Settings:
         """Load an ``infra/environments/<env>.yaml`` parameter file, then apply overrides."""
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
-        return cls(**data)
+        return cls.from_mapping(data, source=str(path), **overrides)
 
 
 @dataclass(frozen=True)
@@ -101,7 +129,7 @@ def settings_for(
         text = read_text(location)
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
-        raise ValueError(f"{location}: expected a mapping of settings")
+        raise SettingsError(f"{location}: expected a mapping of settings")
     data.setdefault("environment", env)
     if data["environment"] != env:
         raise ValueError(f"{location}: says environment {data['environment']!r}, expected {env!r}")

@@ -15,3 +15,14 @@ def add_months(d: date, months: int) -> date:
 
 def month_end(d: date) -> date:
     return date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
+
+
+def parse_as_of(value: str | None, *, today: date) -> date:
+    """The run's reference date from a command line or notebook parameter: ``YYYY-MM-DD``, or
+    ``today`` (given by the edge that reads the clock) when empty. The one parser of ``--as-of``."""
+    if not value:
+        return today
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"as_of must be YYYY-MM-DD, not {value!r}") from None

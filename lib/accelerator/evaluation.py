@@ -134,3 +134,43 @@ def score_gold(
         pred, on="pred_family", how="left", suffixes=("", "_pred")
     )
     return {c: flag_score(joined[f"{c}_pred"].fillna(False), joined[c]) for c in flags}
+
+
+def score_eligible(
+    record_flags: pd.DataFrame,
+    xref: pd.DataFrame,
+    family_member: pd.DataFrame,
+    truth_records: pd.DataFrame,
+    truth_families: pd.DataFrame,
+    truth_headlines: pd.DataFrame,
+) -> FlagScore:
+    """Eligibility (outcomes.md: three or more headlines and a dependent child or an expectant
+    parent) of the families linkage made, against the true families' eligibility.
+
+    ``record_flags`` holds one row per accepted record: authority, feed, record_key, ``flags`` (the
+    set of headline numbers the record sets under outcomes.md's rules on its true values), ``child``
+    (its true person is under 18 at as_of) and ``expectant`` (an open MATERNITY referral). A
+    predicted family has the union of its records' flags, so this measures what linkage alone does
+    to eligibility (gold's rules are not run). As in :func:`score_gold`, each true family is
+    compared with the predicted family holding most of its members' records."""
+    m = _with_predicted(truth_records, xref).merge(
+        record_flags, on=["authority", "feed", "record_key"], how="left"
+    )
+    fam = family_member[["person_id", "family_id"]].rename(
+        columns={"person_id": "pred_person", "family_id": "pred_family"}
+    )
+    m = m.merge(fam, on="pred_person")
+    pred: dict[str, tuple[set[int], bool]] = {}
+    for pf, flags, child, exp in m[["pred_family", "flags", "child", "expectant"]].itertuples(index=False):
+        s, c = pred.setdefault(pf, (set(), False))
+        if isinstance(flags, (set, frozenset)):
+            s |= flags
+        pred[pf] = (s, c or bool(child) or bool(exp))
+    eligible = {pf: len(s) >= 3 and c for pf, (s, c) in pred.items()}
+    m = m.merge(truth_families[["person_id", "family_id"]], on="person_id")
+    best = _most(m, "family_id", "pred_family")
+    truth = truth_headlines[["family_id", "eligible"]].copy()
+    truth["eligible"] = truth["eligible"].astype(str).str.lower().isin(["true", "1"])
+    joined = truth.merge(best[["family_id", "pred_family"]], on="family_id", how="left")
+    predicted = joined["pred_family"].map(eligible).fillna(False).astype(bool)
+    return flag_score(predicted, joined["eligible"])

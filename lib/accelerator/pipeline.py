@@ -7,8 +7,7 @@ collects what each returns for the summary.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,13 +18,18 @@ from pyspark.sql import SparkSession
 
 from accelerator.bronze.deliveries import Outcome
 from accelerator.bronze.land import BronzeResult, run_bronze
+from accelerator.bronze.landing import run_landing_lifecycle
 from accelerator.config import RunContext, Settings
 from accelerator.feeds import AUTHORITIES
 from accelerator.gold.build import GoldResult, run_gold
 from accelerator.governance.acl_plan import ApplyReport, Drift
-from accelerator.io.storage import Storage, storage_for
+from accelerator.governance.rights import restricted_people
+from accelerator.io import storage as io_storage
+from accelerator.io.lake import Lake
+from accelerator.io.storage import LandingStorage, Storage, storage_for
 from accelerator.linkage.families import FamilyResult, run_families
 from accelerator.linkage.people import LinkageResult, run_people
+from accelerator.report import ReportsWritten, StageTimer, write_reports
 from accelerator.silver.build import SilverResult, run_silver
 
 
@@ -36,6 +40,8 @@ class PipelineResult:
     people: LinkageResult
     families: FamilyResult
     gold: GoldResult
+    landing_cleared: int = 0
+    reports: ReportsWritten | None = None
 
 
 def run(
@@ -47,17 +53,25 @@ def run(
     on_outcome: Callable[[Outcome], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    clock: Callable[[], float] | None = None,
+    review: bool = True,
 ) -> PipelineResult:
     """Bronze for every pending delivery, silver for every delivery not yet applied, linkage of
-    people and families as of ``ctx.as_of``, then gold for every authority."""
+    people and families as of ``ctx.as_of``, gold for every authority, then the run's log and
+    reports (``report/``: the run log, each authority's review pages when ``review``, the
+    platform's and each authority's report). ``clock`` (seconds, e.g. ``time.monotonic``; the
+    caller's, never read here) times the stages for the report; without it no timings are logged."""
+    timer = StageTimer(clock)
 
     def stage(name: str) -> None:
+        timer.start(name)
         if on_stage:
             on_stage(name)
 
     store = storage or storage_for(settings.landing_root, spark)
     stage("bronze")
     bronze = run_bronze(spark, settings, ctx, store, on_outcome=on_outcome, on_total=on_total)
+    cleared = clear_landing(spark, settings, ctx, store)
     stage("silver")
     silver = run_silver(spark, settings, ctx)
     stage("people")
@@ -65,8 +79,27 @@ def run(
     stage("families")
     families = run_families(spark, settings, ctx)
     stage("gold")
-    gold = run_gold(spark, settings, ctx)
-    return PipelineResult(bronze=bronze, silver=silver, people=people, families=families, gold=gold)
+    gold_ = gold(spark, settings, ctx)
+    reports = write_reports(spark, settings, ctx, timings=timer.finish(), review=review)
+    return PipelineResult(
+        bronze=bronze,
+        silver=silver,
+        people=people,
+        families=families,
+        gold=gold_,
+        landing_cleared=cleared,
+        reports=reports,
+    )
+
+
+def clear_landing(spark: SparkSession, settings: Settings, ctx: RunContext, store: Storage) -> int:
+    """Remove the files of deliveries settled more than ``settings.landing_grace_days`` ago from
+    landing (``bronze/landing.py``; the pipeline identity has delete there). A landing reached
+    through a storage that cannot delete (a read-only wrapper) is left as it is. Returns the
+    number of delivery folders removed."""
+    if not isinstance(store, LandingStorage):
+        return 0
+    return sum(1 for _, removed in run_landing_lifecycle(spark, settings, ctx, store) if removed)
 
 
 # ----------------------------------------------------------------------------------- one stage
@@ -81,7 +114,9 @@ STAGES: tuple[str, ...] = ("bronze", "silver", "link", "gold", "acl")
 
 class OnlyAuthorities:
     """A landing zone narrowed to some authorities: the folders at the landing root that are not
-    one of ``authorities`` are not listed, so bronze assesses nothing of theirs."""
+    one of ``authorities`` are not listed, so bronze assesses nothing of theirs. Everything else
+    is the inner storage's own: files are streamed in chunks, and the landing lifecycle deletes
+    (only under the authorities kept) when the inner storage can."""
 
     def __init__(self, inner: Storage, landing_root: str, authorities: Iterable[str]) -> None:
         wanted = sorted(set(authorities))
@@ -100,6 +135,21 @@ class OnlyAuthorities:
 
     def list_files(self, path: str) -> list[str]:
         return self._inner.list_files(path)
+
+    def entries(self, path: str) -> list[tuple[str, str]]:
+        found = io_storage.entries(self._inner, path)
+        if path.rstrip("/") == self._root:
+            return [(n, kind) for n, kind in found if n in self.authorities]
+        return found
+
+    def read_chunks(self, path: str, chunk_bytes: int = io_storage.CHUNK_BYTES) -> Iterator[bytes]:
+        return io_storage.read_chunks(self._inner, path, chunk_bytes)
+
+    def delete(self, path: str) -> bool:
+        rel = path.rstrip("/")[len(self._root) + 1 :] if path.startswith(self._root + "/") else ""
+        if rel.split("/")[0] not in self.authorities:
+            raise ValueError(f"{path} is not under the landing of {', '.join(self.authorities)}")
+        return io_storage.delete(self._inner, path)
 
     def exists(self, path: str) -> bool:
         return self._inner.exists(path)
@@ -122,10 +172,11 @@ def bronze(
     on_total: Callable[[int], None] | None = None,
 ) -> BronzeResult:
     """Land every pending delivery, or only those of ``authorities`` when given."""
-    store = storage or storage_for(settings.landing_root, spark)
-    if authorities:
-        store = OnlyAuthorities(store, settings.landing_root, authorities)
-    return run_bronze(spark, settings, ctx, store, on_outcome=on_outcome, on_total=on_total)
+    base = storage or storage_for(settings.landing_root, spark)
+    store = OnlyAuthorities(base, settings.landing_root, authorities) if authorities else base
+    result = run_bronze(spark, settings, ctx, store, on_outcome=on_outcome, on_total=on_total)
+    clear_landing(spark, settings, ctx, base)  # as a whole run does, right after bronze
+    return result
 
 
 def silver(spark: SparkSession, settings: Settings, ctx: RunContext) -> SilverResult:
@@ -148,8 +199,10 @@ def link(spark: SparkSession, settings: Settings, ctx: RunContext) -> LinkResult
 
 
 def gold(spark: SparkSession, settings: Settings, ctx: RunContext) -> GoldResult:
-    """Gold for every authority as of ``ctx.as_of``."""
-    return run_gold(spark, settings, ctx)
+    """Gold for every authority as of ``ctx.as_of``, without the people whose processing is
+    restricted (governance keeps the register; gold only receives it)."""
+    restricted = restricted_people(spark, Lake(settings.lake_root))
+    return run_gold(spark, settings, ctx, restricted=restricted)
 
 
 @dataclass
@@ -165,9 +218,6 @@ class AclResult:
         return not self.drifts and (self.report is None or self.report.ok)
 
 
-_ABFSS = re.compile(r"^abfss://(?P<fs>[^@/]+)@(?P<account>[^./]+)\.dfs\.core\.windows\.net/?(?P<path>.*)$")
-
-
 def acl(
     spark: SparkSession | None,
     settings: Settings,
@@ -180,33 +230,39 @@ def acl(
 
     An ``abfss://`` lake root is one container of an ADLS Gen2 account, reached with ``credential``
     (an azure-identity credential; on Synapse the adapter's, from the workspace identity). A local
-    lake root uses POSIX ACLs, with ``pipeline_user`` standing for the pipeline identity.
+    lake root uses POSIX ACLs, with ``pipeline_user`` standing for the pipeline identity. The check
+    is deep (every file and folder, ACL and owner) up to ``acl_plan.DEEP_LIMIT`` paths and above it
+    reads every directory and the newest files of each (``acl_plan.sample``); the target names which.
     """
     from accelerator.governance.acl_plan import plan_acls
     from accelerator.governance.custodianship import parse_custodianship
+    from accelerator.io.abfss import parse_abfss
 
     source = settings.custodianship_config
     raw = storage_for(source, spark).read_bytes(source)
     config = parse_custodianship(yaml.safe_load(raw.decode("utf-8")), source=source)
     plan = plan_acls(config)
-    m = _ABFSS.match(settings.lake_root)
-    if m:
+    url = parse_abfss(settings.lake_root)
+    if url is not None:
         from accelerator.governance.acl_azure import AzureLake, connect, object_id_map
 
-        if m["path"].strip("/"):
+        if not url.is_container_root:
             raise ValueError(f"{settings.lake_root}: the lake root must be a container root")
-        lake = AzureLake(connect(m["account"], m["fs"], credential), plan, object_id_map(plan, config))
+        fs = connect(url.account, url.filesystem, credential)
+        lake = AzureLake(fs, plan, object_id_map(plan, config))
         report = lake.apply(deep=False) if apply else None
-        return AclResult(f"{m['account']}/{m['fs']}", lake.drift(deep=False), report)
+        check = lake.check("auto")
+        return AclResult(f"{url.account}/{url.filesystem} ({check.scope})", check.drifts, report)
     if "://" in settings.lake_root:
         raise ValueError(f"{settings.lake_root}: the acl stage needs a local folder or an abfss:// root")
     if not pipeline_user:
         raise ValueError("a local lake needs pipeline_user: the local user standing for the pipeline")
-    from accelerator.governance.acl_local import apply_local, drift_local
+    from accelerator.governance.acl_local import apply_local, check_local
 
     root = Path(settings.lake_root)
-    report = apply_local(plan, root, pipeline_user=pipeline_user) if apply else None
-    return AclResult(str(root), drift_local(plan, root, pipeline_user=pipeline_user), report)
+    report = apply_local(plan, root, pipeline_user=pipeline_user, config=config) if apply else None
+    checked = check_local(plan, root, pipeline_user=pipeline_user, scope="auto", config=config)
+    return AclResult(f"{root} ({checked.scope})", checked.drifts, report)
 
 
 @dataclass
@@ -226,8 +282,10 @@ def summarise(stage: str, result: Any) -> dict[str, Any]:
         return {
             "deliveries": len(result.outcomes),
             "by_status": dict(sorted(result.by_status().items())),
+            "by_reason": result.by_reason(),
             "rows_loaded": result.rows_loaded,
             "rows_quarantined": result.rows_quarantined,
+            "rows_quarantined_by_reason": result.rows_quarantined_by_reason(),
         }
     if isinstance(result, SilverResult):
         return {
@@ -290,8 +348,9 @@ def run_stage(
         result = silver(spark, settings, ctx)
     elif stage == "link":
         result = link(spark, settings, ctx)
-    elif stage == "gold":
+    elif stage == "gold":  # the last stage of a run: the run's log and reports follow gold
         result = gold(spark, settings, ctx)
+        write_reports(spark, settings, ctx)
     else:
         result = acl(spark, settings, apply=acl_apply, credential=credential, pipeline_user=pipeline_user)
     return StageResult(stage, ctx.run_id, ctx.as_of, result, summarise(stage, result))

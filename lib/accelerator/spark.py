@@ -77,6 +77,11 @@ def get_spark(
         .config("spark.ui.showConsoleProgress", "false")
         # Rebuilding a small Delta snapshot with the default 50 partitions costs seconds per read.
         .config("spark.databricks.delta.snapshotPartitions", "2")
+        # Hadoop's local file system chmods what it creates to 0666/0777 less this umask (default
+        # 022: 0644, 0755), which on a lake with default ACLs widens `other` to r-- / r-x and narrows
+        # the mask to r-- / r-x. 007 gives 0660 / 0770: exactly what the default ACL would give
+        # (docs/access.md; tests/test_acl_pipeline_user.py). ADLS applies its own umask (007).
+        .config("spark.hadoop.fs.permissions.umask-mode", "007")
     )
     for k, v in {**COMMON_CONF, **(extra_conf or {})}.items():
         builder = builder.config(k, v)

@@ -1,18 +1,37 @@
 """Land every pending delivery into ``bronze/<authority>/<feed>``, quarantine and the delivery log.
 
-Atomicity: Delta commits one table at a time, so the delivery log is the commit point. A run
-first writes each bronze and quarantine table once, replacing (``replaceWhere``) whatever rows an
-earlier, interrupted run left for the same deliveries, then appends the log rows in one commit.
-A run killed before the log commit leaves its deliveries unsettled; the next run loads them again
-and the replace removes the partial rows, so no delivery is ever half-loaded or loaded twice.
+The stage has the three parts of every stage:
+
+- *read*: :func:`settled_state` (what the delivery log already settled, and the sha256 of every
+  LOADED file) and :func:`assess_all` (each unsettled delivery folder assessed in processing
+  order, its files streamed, no rows kept: ``deliveries.assess``);
+- *transform*: ``deliveries.delivered`` streams a LOADED delivery's rows, read again from its
+  files; :func:`log_rows` builds the log rows;
+- *publish*: :func:`publish`, the one function here that writes.
+
+Commit point: the delivery log. Delta commits one table at a time, so :func:`publish` writes, per
+bronze table and per quarantine table, the run's rows in batches of at most ``batch_rows`` (driver
+memory stays bounded whatever the backlog or a delivery's size): the **first** batch written to a
+table replaces (``replaceWhere _delivery_id IN <this run's deliveries of that table>``) whatever
+rows an earlier, interrupted run left for those deliveries, and later batches append; a table that
+gets no rows in this run has such leftovers deleted. Then the log rows are appended in one commit.
+A run killed before the log commit leaves its deliveries unsettled; the next run assesses them
+again and its first batch per table removes the partial rows, so no delivery is ever half-loaded or
+loaded twice (``tests/test_bronze_land.py`` kills a run between two batches and reruns it).
+
+A delivery whose files cannot be read back while landing (an unexpected error, or bytes changed
+since they were assessed) is REJECTED with ``INTERNAL_ERROR`` and its rows already written in this
+run are deleted before the log commit; a failure to write a table is the platform's and ends the
+run (before the commit point, so the next run starts clean).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -20,18 +39,29 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from accelerator.bronze.deliveries import (
+    DUPLICATE,
     LOADED,
     PENDING,
+    QUARANTINE,
     SETTLED,
+    DeliveryRef,
     Outcome,
     assess,
+    delivered,
     discover,
+    internal_error,
 )
 from accelerator.config import RunContext, Settings
 from accelerator.feeds import AUTHORITIES, FEEDS
-from accelerator.io.delta import append, col, ensure_table, in_list, is_delta, replace_where
+from accelerator.io import tables
 from accelerator.io.lake import Lake
 from accelerator.io.storage import Storage
+from accelerator.io.tables import column as col
+
+BATCH_ROWS = 50_000
+"""Rows held per table before they are written (one Delta commit per batch)."""
+WRITERS = 4
+"""Authorities landed at once (their writes overlap; parsing holds the GIL)."""
 
 PLATFORM_COLUMNS = T.StructType(
     [
@@ -54,7 +84,7 @@ QUARANTINE_SCHEMA = T.StructType(
         col("delivery_path", T.StringType()),
         col("source_file", T.StringType()),
         col("line_number", T.IntegerType()),
-        col("raw_line", T.StringType(), "the record exactly as delivered"),
+        col("raw_line", T.StringType(), "the record exactly as delivered (FIELD_TOO_LONG: its first 1 MiB)"),
         col("reason_code", T.StringType()),
         col("reason_text", T.StringType()),
         col("run_id", T.StringType()),
@@ -70,7 +100,7 @@ LOG_SCHEMA = T.StructType(
         col("feed", T.StringType()),
         col("extract_date", T.DateType()),
         col("status", T.StringType(), "LOADED, REJECTED, DUPLICATE or PENDING"),
-        col("reason", T.StringType()),
+        col("reason", T.StringType(), "for a partner; a REJECTED one starts with its reason_code"),
         col("rows_in_files", T.IntegerType()),
         col("rows_loaded", T.IntegerType()),
         col("rows_quarantined", T.IntegerType()),
@@ -81,7 +111,8 @@ LOG_SCHEMA = T.StructType(
         col("folder_seq", T.IntegerType(), "n of a <date>_<n> folder, else 0"),
         col("full_refresh", T.BooleanType()),
         col("file_sha256", T.ArrayType(T.StringType())),
-        col("file_profile", T.StringType(), "per file: encoding, date formats, ..."),
+        col("file_profile", T.StringType(), "per file: encoding, lines read as cp1252, date formats, ..."),
+        col("reason_code", T.StringType(), "machine reason (docs/bronze.md); logs created before it lack it"),
     ]
 )
 LOG_STATS = ("authority", "feed", "extract_date", "status", "run_id", "delivery_id")
@@ -89,8 +120,8 @@ LOG_STATS = ("authority", "feed", "extract_date", "status", "run_id", "delivery_
 
 def bronze_schema(feed: str) -> T.StructType:
     """Every delivered column as a string, then the platform columns (outputs.md "Bronze rows")."""
-    delivered = [col(c, T.StringType()) for c in FEEDS[feed].column_names]
-    return T.StructType(delivered + list(PLATFORM_COLUMNS.fields))
+    delivered_cols = [col(c, T.StringType()) for c in FEEDS[feed].column_names]
+    return T.StructType(delivered_cols + list(PLATFORM_COLUMNS.fields))
 
 
 @dataclass
@@ -102,6 +133,22 @@ class BronzeResult:
         for o in self.outcomes:
             counts[o.status] += 1
         return dict(counts)
+
+    def by_reason(self) -> dict[str, int]:
+        """Deliveries per (status, reason code), e.g. ``REJECTED MANIFEST_INVALID``."""
+        counts: dict[str, int] = defaultdict(int)
+        for o in self.outcomes:
+            if o.reason_code:
+                counts[f"{o.status} {o.reason_code}"] += 1
+        return dict(sorted(counts.items()))
+
+    def rows_quarantined_by_reason(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for o in self.loaded:
+            for f in o.files:
+                for code, n in f.quarantined.items():
+                    counts[code] += n
+        return dict(sorted(counts.items()))
 
     @property
     def rows_loaded(self) -> int:
@@ -116,13 +163,12 @@ class BronzeResult:
         return [o for o in self.outcomes if o.status == LOADED]
 
 
-def read_log(spark: SparkSession, lake: Lake) -> DataFrame | None:
-    return spark.read.format("delta").load(lake.delivery_log) if is_delta(spark, lake.delivery_log) else None
+# ------------------------------------------------------------------------------------------ read
 
 
-def _settled_state(spark: SparkSession, lake: Lake) -> tuple[set[str], dict[tuple[str, str], set[str]]]:
+def settled_state(spark: SparkSession, lake: Lake) -> tuple[set[str], dict[tuple[str, str], set[str]]]:
     """Deliveries already settled, and the sha256 of every LOADED file per (authority, feed)."""
-    log = read_log(spark, lake)
+    log = tables.read(spark, lake.delivery_log)
     if log is None:
         return set(), {}
     settled = {
@@ -134,12 +180,27 @@ def _settled_state(spark: SparkSession, lake: Lake) -> tuple[set[str], dict[tupl
     )
     for r in loaded.collect():
         hashes[(r.authority, r.feed)].add(r.sha)
-    return settled, hashes
+    return settled, dict(hashes)
 
 
-def _frame(spark: SparkSession, rows: list[dict[str, object]], schema: T.StructType) -> DataFrame:
-    pdf = pd.DataFrame.from_records(rows, columns=[f.name for f in schema.fields])
-    return spark.createDataFrame(pdf, schema=schema)
+def assess_all(
+    storage: Storage,
+    pending: Iterable[DeliveryRef],
+    loaded_hashes: dict[tuple[str, str], set[str]],
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Assess each delivery in processing order; a LOADED one's hashes count for the later ones
+    (feeds.md: "earlier in the same run"). ``loaded_hashes`` is not changed."""
+    seen = {k: set(v) for k, v in loaded_hashes.items()}
+    outcomes = []
+    for ref in pending:
+        outcome = assess(storage, ref, seen.get((ref.authority, ref.feed), set()))
+        if outcome.status == LOADED:
+            seen.setdefault((ref.authority, ref.feed), set()).update(outcome.file_sha256)
+        outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+    return outcomes
 
 
 def run_bronze(
@@ -150,105 +211,245 @@ def run_bronze(
     *,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> BronzeResult:
     """Land every delivery folder not settled by an earlier run; see the module docstring."""
     lake = Lake(settings.lake_root)
-    settled, loaded_hashes = _settled_state(spark, lake)
+    settled, loaded_hashes = settled_state(spark, lake)
     pending = [r for r in discover(storage, settings.landing_root) if r.delivery_id not in settled]
     if on_total:
         on_total(len(pending))
-    result = BronzeResult()
-    for ref in pending:
-        outcome = assess(storage, ref, loaded_hashes.get((ref.authority, ref.feed), set()))
-        if outcome.status == LOADED:
-            loaded_hashes.setdefault((ref.authority, ref.feed), set()).update(outcome.file_sha256)
-        result.outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
-    if pending:
-        _write(spark, lake, ctx, result.outcomes)
-    return result
+    outcomes = assess_all(storage, pending, loaded_hashes, on_outcome)
+    if outcomes:
+        publish(spark, lake, ctx, storage, outcomes, loaded_hashes, batch_rows=batch_rows)
+    return BronzeResult(outcomes)
 
 
-def _write(spark: SparkSession, lake: Lake, ctx: RunContext, outcomes: list[Outcome]) -> None:
-    touched: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
+# ------------------------------------------------------------------------------------- transform
+
+
+def log_rows(outcomes: Iterable[Outcome], ctx: RunContext) -> list[dict[str, object]]:
+    """One delivery log row per outcome (outputs.md "Run audit")."""
+    return [
+        {
+            "delivery_path": o.ref.path,
+            "authority": o.ref.authority,
+            "feed": o.ref.feed,
+            "extract_date": o.extract_date,
+            "status": o.status,
+            "reason": o.reason,
+            "rows_in_files": o.rows_in_files,
+            "rows_loaded": o.rows_loaded,
+            "rows_quarantined": o.rows_quarantined,
+            "run_id": ctx.run_id,
+            "loaded_at": ctx.started_at,
+            "delivery_id": o.ref.delivery_id,
+            "folder": o.ref.folder,
+            "folder_seq": o.ref.folder_seq,
+            "full_refresh": o.full_refresh,
+            "file_sha256": o.file_sha256,
+            "file_profile": o.profile_json(),
+            "reason_code": o.reason_code,
+        }
+        for o in outcomes
+    ]
+
+
+def recheck_duplicates(outcomes: list[Outcome], loaded_before: dict[tuple[str, str], set[str]]) -> None:
+    """A delivery found DUPLICATE of one that then failed to land in this same run is not a
+    duplicate of anything loaded: it goes back to PENDING, for the next run to assess again."""
+    loaded = {k: set(v) for k, v in loaded_before.items()}
     for o in outcomes:
-        if o.status != PENDING and o.ref.authority in AUTHORITIES and o.ref.feed in FEEDS:
-            touched[(o.ref.authority, o.ref.feed)].append(o)
+        if o.status == LOADED:
+            loaded.setdefault((o.ref.authority, o.ref.feed), set()).update(o.file_sha256)
+    for o in outcomes:
+        key = (o.ref.authority, o.ref.feed)
+        if o.status == DUPLICATE and not set(o.file_sha256) <= loaded.get(key, set()):
+            o.status, o.reason_code = PENDING, "DUPLICATE_OF_FAILED"
+            o.reason = "its files match a delivery of this run that failed to land: assessed again next run"
 
-    def write_feed(key: tuple[str, str]) -> None:
-        authority, feed = key
-        batch = touched[key]
-        path = lake.bronze(authority, feed)
-        ensure_table(spark, path, bronze_schema(feed), stats_columns=BRONZE_STATS)
-        rows = [
-            {
-                **row,
+
+# --------------------------------------------------------------------------------------- publish
+
+
+def _frame(spark: SparkSession, rows: list[dict[str, Any]], schema: T.StructType) -> DataFrame:
+    names = [f.name for f in schema.fields]
+    pdf = pd.DataFrame({n: [r.get(n) for r in rows] for n in names}, columns=names)
+    return spark.createDataFrame(pdf, schema=schema)
+
+
+class _Batches:
+    """One table's writes in this run: rows held up to ``batch_rows``, the first batch replacing
+    this run's deliveries (leftovers of an interrupted run), the later ones appended. A batch is
+    written on a thread of its own while the next one fills (at most two batches in memory), so
+    parsing and the Delta writes overlap; the writes stay in order, one at a time."""
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        path: str,
+        schema: T.StructType,
+        stats: tuple[str, ...],
+        id_column: str,
+        delivery_ids: Iterable[str],
+        batch_rows: int,
+    ) -> None:
+        self.spark, self.path, self.schema, self.stats = spark, path, schema, stats
+        self.id_column, self.batch_rows = id_column, batch_rows
+        self.ids = sorted(set(delivery_ids))
+        self.had_table = tables.exists(spark, path)
+        tables.create(spark, path, schema, stats=stats)
+        self.rows: list[dict[str, Any]] = []
+        self.replaced = False
+        self.written: set[str] = set()
+        self._writer = ThreadPoolExecutor(max_workers=1)
+        self._in_flight: Future[None] | None = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.batch_rows:
+            self.flush()
+
+    def _wait(self) -> None:
+        """Wait for the batch being written; its error (the platform's) ends the run."""
+        if self._in_flight is not None:
+            done, self._in_flight = self._in_flight, None
+            done.result()
+
+    def _write(self, rows: list[dict[str, Any]], first: bool) -> None:
+        df = _frame(self.spark, rows, self.schema)
+        if first:
+            tables.replace_where(
+                df, self.path, tables.isin(F.col(self.id_column), self.ids), stats=self.stats
+            )
+        else:
+            tables.append(df, self.path, stats=self.stats)
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        rows, self.rows = self.rows, []
+        first, self.replaced = not self.replaced, True
+        self.written.update(r[self.id_column] for r in rows)
+        self._wait()
+        self._in_flight = self._writer.submit(self._write, rows, first)
+
+    def discard(self, delivery_id: str) -> None:
+        """Drop one delivery's rows: those held, and those already written in this run."""
+        self._wait()
+        self.rows = [r for r in self.rows if r[self.id_column] != delivery_id]
+        if delivery_id in self.written:
+            tables.delete_where(self.spark, self.path, F.col(self.id_column) == delivery_id)
+            self.written.discard(delivery_id)
+
+    def close(self) -> None:
+        try:
+            self.flush()
+            self._wait()
+        finally:
+            self._writer.shutdown(wait=True)
+        if not self.replaced and self.had_table and self.ids:
+            tables.delete_where(self.spark, self.path, tables.isin(F.col(self.id_column), self.ids))
+
+
+def _land_authority(
+    spark: SparkSession,
+    lake: Lake,
+    ctx: RunContext,
+    storage: Storage,
+    authority: str,
+    outcomes: list[Outcome],
+    batch_rows: int,
+) -> dict[str, BaseException]:
+    """Write one authority's bronze and quarantine rows; returns the deliveries that failed to
+    land (their rows removed again), by delivery id."""
+    failed: dict[str, BaseException] = {}
+    quarantine = _Batches(
+        spark,
+        lake.quarantine(authority),
+        QUARANTINE_SCHEMA,
+        QUARANTINE_STATS,
+        "delivery_id",
+        [o.ref.delivery_id for o in outcomes],
+        batch_rows,
+    )
+    for feed in sorted({o.ref.feed for o in outcomes}):
+        mine = [o for o in outcomes if o.ref.feed == feed]
+        bronze = _Batches(
+            spark,
+            lake.bronze(authority, feed),
+            bronze_schema(feed),
+            BRONZE_STATS,
+            "_delivery_id",
+            [o.ref.delivery_id for o in mine],
+            batch_rows,
+        )
+        for o in mine:
+            if o.status != LOADED:
+                continue
+            stamp = {
                 "_delivery": o.ref.path,
                 "_delivery_id": o.ref.delivery_id,
                 "_extract_date": o.extract_date,
                 "_run_id": ctx.run_id,
                 "_loaded_at": ctx.started_at,
             }
-            for o in batch
-            if o.status == LOADED
-            for row in o.rows
-        ]
-        _replace(spark, path, rows, bronze_schema(feed), "_delivery_id", [o.ref.delivery_id for o in batch])
-
-    def write_quarantine(authority: str) -> None:
-        batch = [o for (a, _), os_ in touched.items() if a == authority for o in os_]
-        path = lake.quarantine(authority)
-        ensure_table(spark, path, QUARANTINE_SCHEMA, stats_columns=QUARANTINE_STATS)
-        rows = [
-            {**q, "run_id": ctx.run_id, "delivery_id": o.ref.delivery_id}
-            for o in batch
-            if o.status == LOADED
-            for q in o.quarantine
-        ]
-        _replace(spark, path, rows, QUARANTINE_SCHEMA, "delivery_id", [o.ref.delivery_id for o in batch])
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(write_feed, sorted(touched)))
-        list(pool.map(write_quarantine, sorted({a for a, _ in touched})))
-    ensure_table(spark, lake.delivery_log, LOG_SCHEMA, stats_columns=LOG_STATS)
-    append(_frame(spark, [_log_row(o, ctx) for o in outcomes], LOG_SCHEMA), lake.delivery_log)
+            q_stamp = {"run_id": ctx.run_id, "delivery_id": o.ref.delivery_id}
+            rows = delivered(storage, o)
+            while True:
+                try:
+                    kind, row = next(rows)
+                except StopIteration:
+                    break
+                except Exception as exc:  # reading the delivery again failed: reject it, go on
+                    failed[o.ref.delivery_id] = exc
+                    bronze.discard(o.ref.delivery_id)
+                    quarantine.discard(o.ref.delivery_id)
+                    break
+                if kind == QUARANTINE:
+                    quarantine.add({**row, **q_stamp})
+                else:
+                    bronze.add({**row, **stamp})
+        bronze.close()
+    quarantine.close()
+    return failed
 
 
-def _replace(
+def publish(
     spark: SparkSession,
-    path: str,
-    rows: list[dict[str, object]],
-    schema: T.StructType,
-    id_column: str,
-    delivery_ids: Iterable[str],
+    lake: Lake,
+    ctx: RunContext,
+    storage: Storage,
+    outcomes: list[Outcome],
+    loaded_before: dict[tuple[str, str], set[str]],
+    *,
+    batch_rows: int = BATCH_ROWS,
 ) -> None:
-    """Replace this batch's deliveries in one table; with nothing to write, delete leftovers of an
-    interrupted run (a no-op commit-free delete when there are none)."""
-    predicate = in_list(id_column, delivery_ids)
-    if rows:
-        replace_where(_frame(spark, rows, schema), path, predicate)
-    else:
-        spark.sql(f"DELETE FROM delta.`{path}` WHERE {predicate}")
+    """Bronze and quarantine tables in batches, then the delivery log (the commit point)."""
+    by_authority: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        if o.status != PENDING and o.ref.authority in AUTHORITIES and o.ref.feed in FEEDS:
+            by_authority[o.ref.authority].append(o)
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        results = list(
+            pool.map(
+                lambda a: _land_authority(spark, lake, ctx, storage, a, by_authority[a], batch_rows),
+                sorted(by_authority),
+            )
+        )
+    failed = {k: v for r in results for k, v in r.items()}
+    for o in outcomes:
+        if o.ref.delivery_id in failed:
+            internal_error(o, failed[o.ref.delivery_id], "landing it")
+    recheck_duplicates(outcomes, loaded_before)
+    append_log(spark, lake, log_rows(outcomes, ctx))
 
 
-def _log_row(o: Outcome, ctx: RunContext) -> dict[str, object]:
-    return {
-        "delivery_path": o.ref.path,
-        "authority": o.ref.authority,
-        "feed": o.ref.feed,
-        "extract_date": o.extract_date,
-        "status": o.status,
-        "reason": o.reason,
-        "rows_in_files": o.rows_in_files,
-        "rows_loaded": o.rows_loaded,
-        "rows_quarantined": o.rows_quarantined,
-        "run_id": ctx.run_id,
-        "loaded_at": ctx.started_at,
-        "delivery_id": o.ref.delivery_id,
-        "folder": o.ref.folder,
-        "folder_seq": o.ref.folder_seq,
-        "full_refresh": o.full_refresh,
-        "file_sha256": o.file_sha256,
-        "file_profile": o.profile_json(),
-    }
+def append_log(spark: SparkSession, lake: Lake, rows: list[dict[str, object]]) -> None:
+    """The commit point: one append to the delivery log. A log created before a column was added
+    (``reason_code``) keeps its schema; the column's value is then only in ``reason``."""
+    tables.create(spark, lake.delivery_log, LOG_SCHEMA, stats=LOG_STATS)
+    existing = tables.read(spark, lake.delivery_log)
+    assert existing is not None
+    schema = T.StructType([f for f in LOG_SCHEMA.fields if f.name in existing.columns])
+    tables.append(_frame(spark, rows, schema), lake.delivery_log, stats=LOG_STATS)

@@ -1,7 +1,7 @@
 """The gold data dictionary: every published column with its type and description.
 
 One source for the column comments written into the Delta tables, for ``docs/gold.md`` and the
-serverless SQL views (``gold.docs``, ``gold.sql``), and for
+serverless SQL views (``tools/gold_docs.py``, ``tools/gold_sql.py``), and for
 the test that checks gold against outputs.md.
 """
 
@@ -168,6 +168,22 @@ TABLES: Mapping[str, tuple[str, tuple[Column, ...]]] = {
             ("detail", T.StringType(), "More about the event."),
             ("record_key", T.StringType(), "The record's key (outputs.md)."),
             ("as_of", T.DateType(), "Reference date of the run."),
+        ),
+    ),
+    "publication": (
+        "One row: the as_of whose four tables (family, family_member, headline_evidence, child_timeline) are complete for this authority. Written after them; a report whose family.as_of differs from this as_of is reading a publication in progress.",
+        (
+            ("authority", T.StringType(), "Authority code (feeds.md)."),
+            ("as_of", T.DateType(), "Reference date of the complete publication."),
+            (
+                "run_id",
+                T.StringType(),
+                "The pipeline (or rights) run that published it (its start time and a hash).",
+            ),
+            ("families", T.IntegerType(), "Rows of family in the publication."),
+            ("family_members", T.IntegerType(), "Rows of family_member in the publication."),
+            ("headline_evidence_rows", T.IntegerType(), "Rows of headline_evidence in the publication."),
+            ("child_timeline_rows", T.IntegerType(), "Rows of child_timeline in the publication."),
         ),
     ),
 }

@@ -5,26 +5,42 @@ wire as Entra object ids: a principal written as a GUID is used as is, a name th
 config's ``object_ids``. Apply creates missing directories, sets each planned directory's ACL
 exactly where it differs (``set_access_control``), brings everything below with
 ``update_access_control_recursive`` (continuation token, continue on failure, failures counted)
-and finally sets exactly any path still differing (a merge cannot remove an extra entry). Drift
-reads ACLs back: every path (``deep``) or the planned directories only.
+and finally sets exactly any path still differing (a merge cannot remove an extra entry); a path whose owner
+the config does not allow (``acl_plan.Owners``: the pipeline, ``$superuser``, or below an area
+anyone, since Entra group membership is not read here) is given to the pipeline identity. Drift
+reads ACLs and owners back: every path (``deep``), the planned directories only (``planned``), or
+deep up to ``DEEP_LIMIT`` paths and sampled above it (``auto``, ``acl_plan.sample``).
+
+Commit point: each ``set_access_control`` and each recursive batch is the service's own commit; an
+interrupted apply is finished by running it again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any, Protocol
 
 from azure.core.exceptions import ResourceNotFoundError
 
 from accelerator.governance.acl_plan import (
+    DEEP_LIMIT,
     Acl,
     AclPlan,
     ApplyReport,
     Drift,
+    DriftCheck,
+    Listed,
     ObservedPath,
+    Owners,
+    Scope,
     find_drift,
+    sample,
 )
 from accelerator.governance.custodianship import Custodianship, is_object_id
+
+SUPERUSERS = frozenset({"$superuser"})
+"""The owner ADLS records for paths created with the account key or a SAS."""
 
 
 class AzureAclError(RuntimeError):
@@ -98,6 +114,7 @@ class AzureLake:
         self.to_ids = object_ids
         self.to_names = {oid: name for name, oid in object_ids.items()}
         self.batch_size = batch_size
+        self.owners = Owners(plan.pipeline, SUPERUSERS)
 
     def _client(self, path: str, *, is_dir: bool) -> Any:
         if is_dir:
@@ -109,7 +126,13 @@ class AzureLake:
             raw = self._client(path, is_dir=is_dir).get_access_control()
         except ResourceNotFoundError:
             return None
-        return ObservedPath(path, is_dir, Acl.parse(raw["acl"]).rename(self.to_names))
+        owner = raw.get("owner")
+        return ObservedPath(
+            path,
+            is_dir,
+            Acl.parse(raw["acl"]).rename(self.to_names),
+            self.to_names.get(owner, owner) if owner else None,
+        )
 
     def _set(self, path: str, acl: Acl, *, is_dir: bool) -> None:
         self._client(path, is_dir=is_dir).set_access_control(acl=acl.rename(self.to_ids).spec())
@@ -118,17 +141,48 @@ class AzureLake:
         for props in self.fs.get_paths(path=path or None, recursive=recursive):
             yield props.name.strip("/"), bool(props.is_directory)
 
-    def observe(self, *, deep: bool = True) -> list[ObservedPath]:
-        """ACLs of the planned directories, and with ``deep`` of every path in the container."""
-        paths: dict[str, bool] = {p.path: True for p in self.plan.paths}
-        if deep:
-            paths.update(self._listing(None, recursive=True))
-        seen = (self._read(path, is_dir=is_dir) for path, is_dir in sorted(paths.items()))
+    def listing(self) -> list[Listed]:
+        """Every path of the container with its modification time."""
+        out = []
+        for props in self.fs.get_paths(path=None, recursive=True):
+            modified = getattr(props, "last_modified", None)
+            mtime = modified.timestamp() if isinstance(modified, datetime) else 0.0
+            out.append(Listed(props.name.strip("/"), bool(props.is_directory), mtime))
+        return out
+
+    def observe(self, *, deep: bool = True, paths: Iterable[Listed] | None = None) -> list[ObservedPath]:
+        """ACLs and owners of the planned directories, and with ``deep`` of every path in the
+        container (or of ``paths``)."""
+        planned: dict[str, bool] = {p.path: True for p in self.plan.paths}
+        if paths is not None:
+            planned.update((p.path, p.is_dir) for p in paths)
+        elif deep:
+            planned.update(self._listing(None, recursive=True))
+        seen = (self._read(path, is_dir=is_dir) for path, is_dir in sorted(planned.items()))
         return [s for s in seen if s is not None]
 
+    def check(self, scope: Scope = "deep", *, limit: int = DEEP_LIMIT) -> DriftCheck:
+        """Drift of ACLs and owners: every path, the planned directories, or ``auto`` (deep up to
+        ``limit`` paths, sampled above it)."""
+        if scope == "auto":
+            chosen, what = sample(self.listing(), limit=limit)
+            seen = self.observe(paths=chosen)
+        else:
+            seen = self.observe(deep=scope == "deep")
+            what = "deep: every path" if scope == "deep" else "planned directories only"
+        return DriftCheck(find_drift(self.plan, seen, self.owners), f"{what} ({len(seen)} read)")
+
     def drift(self, *, deep: bool = True) -> list[Drift]:
-        observed = self.observe(deep=deep)
-        return find_drift(self.plan, observed)
+        return self.check("deep" if deep else "planned").drifts
+
+    def _own(self, observed: Iterable[ObservedPath], report: ApplyReport) -> None:
+        """Give every path whose owner the config does not allow to the pipeline identity (needs
+        Storage Blob Data Owner, as setting ACLs on paths one does not own does)."""
+        pipeline = self.to_ids.get(self.plan.pipeline, self.plan.pipeline)
+        for o in observed:
+            if self.owners.problem(self.plan, o):
+                self._client(o.path, is_dir=o.is_dir).set_access_control(owner=pipeline)
+                report.owners_changed.append(o.path)
 
     def ensure_directories(self) -> list[str]:
         created = []
@@ -150,6 +204,7 @@ class AzureLake:
         report = ApplyReport(warnings=list(self.plan.warnings))
         report.created_dirs = self.ensure_directories()
         observed = self.observe(deep=deep)
+        self._own(observed, report)
         is_dir = {o.path: o.is_dir for o in observed}
         before = find_drift(self.plan, observed)
         drifted = {d.path for d in before}

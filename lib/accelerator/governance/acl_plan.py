@@ -1,15 +1,17 @@
 """Custodianship config -> the exact POSIX ACL of every lake path (pure: no I/O).
 
-The matrix of custodianship.md, as implemented (``p`` the pipeline identity, ``e`` the engineers):
+The matrix of custodianship.md, as implemented (``p`` the pipeline identity, ``e`` the engineers,
+``t`` the traverse group when the config names one: it then replaces the groups on the shared
+parents, so those carry three named entries however many groups there are):
 
 | path | access ACL | default ACL |
 |---|---|---|
-| lake root | p r-x; e, every custodians/analysts/uploader group --x | platform-only |
-| ``landing`` | p r-x; e, every custodians and uploader group --x | platform-only |
+| lake root | p r-x; e, every custodians/analysts/uploader group (or t) --x | platform-only |
+| ``landing`` | p r-x; e, every custodians and uploader group (or t) --x | platform-only |
 | ``landing/<a>`` | p r-x; e --x; custodians r-x; its uploader groups --x | p rwx, e --x, custodians r-x |
 | ``landing/<a>/<feed>`` | p rwx; e --x; custodians r-x; that feed's uploader group -wx | same |
-| ``bronze``, ``silver`` | p r-x; e, every custodians group --x | platform-only |
-| ``gold`` | p r-x; e, every custodians and analysts group --x | platform-only |
+| ``bronze``, ``silver`` | p r-x; e, every custodians group (or t) --x | platform-only |
+| ``gold`` | p r-x; e, every custodians and analysts group (or t) --x | platform-only |
 | ``bronze/<a>``, ``silver/<a>`` | p rwx; e --x; ``<a>`` custodians r-x | same |
 | ``gold/<a>`` | p rwx; e --x; ``<a>`` custodians and analysts r-x | same |
 | ``bronze/_platform``, ``silver/_platform`` | platform-only: p rwx, e --x | same |
@@ -26,7 +28,7 @@ back ends map names to local users and groups or to Entra object ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -141,8 +143,14 @@ class Acl:
 
         return Acl(ren(self.access), ren(self.default))
 
+    def named_counts(self) -> tuple[int, int]:
+        """Named entries (``user:NAME``, ``group:NAME``) in the access and in the default ACL: what
+        ADLS limits, to 28 each (its 32 entries less ``user::``, ``group::``, ``mask::``, ``other::``)."""
+        return sum(e.named for e in self.access), sum(e.named for e in self.default)
+
     def named_count(self) -> int:
-        return max(sum(e.named for e in self.access), sum(e.named for e in self.default))
+        """The larger of :meth:`named_counts`: what must stay within :data:`MAX_NAMED_ENTRIES`."""
+        return max(self.named_counts())
 
     def for_file(self) -> Acl:
         """This ACL as a file gets it: no default ACL, no execute bits."""
@@ -201,6 +209,8 @@ class AclPlan:
     pipeline: str
     paths: tuple[PathPlan, ...]
     warnings: tuple[str, ...] = ()
+    traverse: str | None = None
+    """The traverse group, when the config names one (it stands in for the groups on the parents)."""
     _by_path: Mapping[str, PathPlan] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -231,7 +241,8 @@ class AclPlan:
     def rename(self, names: Mapping[str, str]) -> AclPlan:
         """The same plan with principals renamed (see :meth:`Acl.rename`)."""
         paths = tuple(replace(p, acl=p.acl.rename(names)) for p in self.paths)
-        return AclPlan(names.get(self.pipeline, self.pipeline), paths, self.warnings)
+        trav = names.get(self.traverse, self.traverse) if self.traverse else None
+        return AclPlan(names.get(self.pipeline, self.pipeline), paths, self.warnings, trav)
 
     def principals(self) -> tuple[str, ...]:
         out = {e.qualifier for p in self.paths for e in (*p.acl.access, *p.acl.default) if e.named}
@@ -248,11 +259,18 @@ class AclPlan:
         return rows
 
 
+SHARED_PARENTS = ("", LANDING, BRONZE, SILVER, GOLD)
+"""The folders every authority's groups pass through: where a traverse group stands in for them."""
+
+
 def plan_acls(config: Custodianship, *, max_named: int = MAX_NAMED_ENTRIES) -> AclPlan:
     """The ACL of every path of custodianship.md for all authorities of feeds.md and every feed.
 
-    An authority missing from ``config`` still gets its areas, platform-only. Raises
-    :class:`PlanError` when a path would carry more than ``max_named`` named entries.
+    An authority missing from ``config`` still gets its areas, platform-only. On the shared parents
+    (:data:`SHARED_PARENTS`) every group that must pass through gets ``--x``; with a traverse group
+    configured (``platform.traverse``) that group's one entry stands in for all of them. Raises
+    :class:`PlanError` when a path would carry more than ``max_named`` named entries in its access
+    or its default ACL (counted separately, as ADLS does).
     """
     pipe: tuple[Tag, str] = ("user", config.pipeline)
     eng: tuple[Tag, str] = ("group", config.engineers)
@@ -272,13 +290,17 @@ def plan_acls(config: Custodianship, *, max_named: int = MAX_NAMED_ENTRIES) -> A
         paths.append(PathPlan(path, kind, Acl(_acl(access), _acl(default)), note))
 
     def parent(path: str, *names: str, note: str) -> None:
+        if config.traverse:
+            names, note = (config.traverse,), f"traverse for {note} through {config.traverse}"
+        else:
+            note = f"traverse for {note}"
         add(path, "parent", _merge({pipe: "r-x", eng: "--x"}, traverse(*names)), platform_only, note)
 
-    parent("", *custodians, *analysts, *uploaders, note="lake root: traverse for every group below")
-    parent(LANDING, *custodians, *uploaders, note="traverse for custodians and uploaders")
-    parent(BRONZE, *custodians, note="traverse for custodians")
-    parent(SILVER, *custodians, note="traverse for custodians")
-    parent(GOLD, *custodians, *analysts, note="traverse for custodians and analysts")
+    parent("", *custodians, *analysts, *uploaders, note="every group below")
+    parent(LANDING, *custodians, *uploaders, note="custodians and uploaders")
+    parent(BRONZE, *custodians, note="custodians")
+    parent(SILVER, *custodians, note="custodians")
+    parent(GOLD, *custodians, *analysts, note="custodians and analysts")
     for layer in (BRONZE, SILVER):
         add(f"{layer}/{PLATFORM}", "platform", platform_only, platform_only, "pipeline only")
 
@@ -309,16 +331,36 @@ def plan_acls(config: Custodianship, *, max_named: int = MAX_NAMED_ENTRIES) -> A
             rights = _merge({pipe: "rwx", eng: "--x"}, read, analysts_read)
             add(f"{layer}/{code}", "area", rights, rights, who + ("; analysts read" if layer == GOLD else ""))
 
-    too_big = [(p.path or "/", p.acl.named_count()) for p in paths if p.acl.named_count() > max_named]
+    too_big = [p for p in paths if p.acl.named_count() > max_named]
     if too_big:
-        where = ", ".join(f"{path} ({n})" for path, n in too_big)
-        raise PlanError(
-            f"{config.source}: more than {max_named} named ACL entries on {where}. ADLS allows "
-            f"{max_named} named entries per ACL; every custodians, analysts and uploader group needs one "
-            "on the lake root. Use fewer distinct uploader groups (one per partner organisation, "
-            "shared across authorities, or the authority's custodians group)."
+        raise PlanError(_too_many(config, too_big, max_named))
+    return AclPlan(config.pipeline, tuple(paths), config.warnings(), config.traverse)
+
+
+def _too_many(config: Custodianship, too_big: list[PathPlan], max_named: int) -> str:
+    def counted(p: PathPlan) -> str:
+        access, default = p.acl.named_counts()
+        scope = "access" if access >= default else "default"
+        return f"{p.path or '/'} needs {max(access, default)} ({scope} ACL)"
+
+    head = (
+        f"{config.source}: too many named ACL entries for ADLS, which allows {max_named} named entries "
+        "(user:NAME and group:NAME; the access and the default ACL counted separately) per path: "
+        + ", ".join(counted(p) for p in too_big)
+        + "."
+    )
+    shared = {p.path for p in too_big} & set(SHARED_PARENTS)
+    if shared and not config.traverse:
+        return head + (
+            " No traverse group is configured, so each of these shared parents names every group that "
+            "passes through it. Fix: set platform.traverse to an Entra security group whose members are "
+            "the custodians, analysts and uploader groups (locally, a Linux group: `acl apply --local` "
+            "makes their users its members); the shared parents then carry one entry for all of them."
         )
-    return AclPlan(config.pipeline, tuple(paths), config.warnings())
+    return head + (
+        " Fix: use fewer distinct uploader groups for one authority (share a partner's group across "
+        "authorities, or let the authority's custodians upload its own feeds)."
+    )
 
 
 # -------------------------------------------------------------------------------------------- drift
@@ -326,11 +368,49 @@ def plan_acls(config: Custodianship, *, max_named: int = MAX_NAMED_ENTRIES) -> A
 
 @dataclass(frozen=True)
 class ObservedPath:
-    """An ACL read back from storage; ``path`` relative to the lake root."""
+    """An ACL read back from storage; ``path`` relative to the lake root. ``owner`` is the owning
+    user as the back end names it (None: not read)."""
 
     path: str
     is_dir: bool
     acl: Acl
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class Owners:
+    """Who may own a path. The owner of a file or folder has the ``user::`` rights (``rwx`` here)
+    and may change its ACL, so it must be one the config trusts with the path:
+
+    - the pipeline identity, or a superuser (``root``; ``$superuser`` on ADLS), anywhere;
+    - below a planned directory, also a member of a group that may write there (an uploader's own
+      delivery in its feed folder): ``members(group)`` gives the group's users, or None when the
+      back end cannot tell (Entra membership is not read: such owners are accepted, unverified).
+
+    Planned directories themselves must be owned by the pipeline or a superuser.
+    """
+
+    pipeline: str
+    superusers: frozenset[str]
+    members: Callable[[str], frozenset[str] | None] = lambda _group: None
+
+    def problem(self, plan: AclPlan, seen: ObservedPath) -> str | None:
+        owner = seen.owner
+        if owner is None or owner == self.pipeline or owner in self.superusers:
+            return None
+        allowed = [self.pipeline, *sorted(self.superusers)]
+        if plan.get(seen.path) is None:
+            writers = sorted(
+                e.qualifier
+                for e in plan.nearest(seen.path).acl.default
+                if e.tag == "group" and e.named and "w" in e.perms
+            )
+            for group in writers:
+                users = self.members(group)
+                if users is None or owner in users:
+                    return None
+            allowed += [f"a member of {g}" for g in writers]
+        return f"owner is {owner}, config: {' or '.join(allowed)}"
 
 
 @dataclass(frozen=True)
@@ -417,19 +497,85 @@ def diff_path(plan: AclPlan, seen: ObservedPath) -> list[str]:
     return out
 
 
-def find_drift(plan: AclPlan, observed: Iterable[ObservedPath]) -> list[Drift]:
-    """Every path whose ACL differs from the plan, including planned directories that are missing."""
+def find_drift(plan: AclPlan, observed: Iterable[ObservedPath], owners: Owners | None = None) -> list[Drift]:
+    """Every path whose ACL (and, with ``owners``, owner) differs from the plan, including planned
+    directories that are missing."""
     drifts = []
     seen_paths = set()
     for seen in observed:
         seen_paths.add(seen.path)
         problems = diff_path(plan, seen)
+        wrong_owner = owners.problem(plan, seen) if owners else None
+        if wrong_owner:
+            problems.append(wrong_owner)
         if problems:
             drifts.append(Drift(seen.path, tuple(problems)))
     for p in plan.paths:
         if p.path not in seen_paths:
             drifts.append(Drift(p.path, ("missing directory",)))
     return sorted(drifts, key=lambda d: d.path)
+
+
+# ------------------------------------------------------------------------------------------- scope
+
+Scope = Literal["deep", "planned", "auto"]
+"""What a drift check reads: ``deep`` every file and folder with its owner; ``planned`` the planned
+directories only; ``auto`` deep when the lake has at most :data:`DEEP_LIMIT` paths, else a sample
+(:func:`sample`)."""
+
+DEEP_LIMIT = 20_000
+"""Paths up to which ``auto`` checks everything: one ``getfacl`` locally (seconds), on ADLS one
+``get_access_control`` call per path (about 20 000 calls, a few minutes from Synapse)."""
+
+SAMPLE_FILES_PER_DIR = 3
+"""A sampled check reads every directory and this many of the newest files in each."""
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A path found by listing the lake, with its modification time (seconds since the epoch)."""
+
+    path: str
+    is_dir: bool
+    mtime: float
+
+
+def sample(
+    listing: Sequence[Listed], *, limit: int = DEEP_LIMIT, files_per_dir: int = SAMPLE_FILES_PER_DIR
+) -> tuple[list[Listed], str]:
+    """The paths an ``auto`` check reads, and how they were chosen.
+
+    Every path when there are at most ``limit``. Otherwise every directory (directories carry the
+    default ACLs everything below inherits, and are few) and, in each directory, its
+    ``files_per_dir`` most recently modified files (ties by name): what the last runs wrote, where a
+    writer's file mode or a hand-made change would show first. The rule is deterministic, needs no
+    clock, and a nightly check after every run reads each new file while it is among the newest.
+    """
+    if len(listing) <= limit:
+        return list(listing), f"deep: every path ({len(listing)})"
+    dirs = [p for p in listing if p.is_dir]
+    by_parent: dict[str, list[Listed]] = {}
+    for p in listing:
+        if not p.is_dir:
+            by_parent.setdefault(p.path.rpartition("/")[0], []).append(p)
+    files = [
+        f
+        for group in by_parent.values()
+        for f in sorted(group, key=lambda f: (-f.mtime, f.path))[:files_per_dir]
+    ]
+    chosen = sorted(dirs + files, key=lambda p: p.path)
+    return chosen, (
+        f"sampled: {len(chosen)} of {len(listing)} paths (more than {limit}): every directory "
+        f"({len(dirs)}) and the {files_per_dir} newest files of each"
+    )
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """The outcome of a drift check: what differs, and what was read (``scope``, in words)."""
+
+    drifts: list[Drift]
+    scope: str
 
 
 # ------------------------------------------------------------------------------------------- report
@@ -442,6 +588,10 @@ class ApplyReport:
     created_groups: list[str] = field(default_factory=list)
     created_dirs: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    owners_changed: list[str] = field(default_factory=list)
+    """Paths whose owner was not one the config allows, given to the pipeline identity."""
+    traverse_members: list[str] = field(default_factory=list)
+    """Locally: users added to or removed from the traverse group (``+user``, ``-user``)."""
     directories_successful: int = 0
     files_successful: int = 0
     failure_count: int = 0
@@ -458,6 +608,10 @@ class ApplyReport:
             f"directories created: {len(self.created_dirs)}",
             f"paths changed: {len(self.changed)}",
         ]
+        if self.owners_changed:
+            parts.append(f"owners changed: {len(self.owners_changed)}")
+        if self.traverse_members:
+            parts.append(f"traverse group members changed: {len(self.traverse_members)}")
         if self.directories_successful or self.files_successful:
             parts.append(
                 f"recursive: {self.directories_successful} directories, {self.files_successful} files"

@@ -3,7 +3,8 @@
     accelerator acl plan  --config infra/custodianship.yaml [--format json] [--principal GROUP]
     accelerator acl apply --config F --lake DIR --local [--pipeline-user USER]
     accelerator acl apply --config F --account NAME [--lake CONTAINER]
-    accelerator acl drift --config F --lake DIR --local | --account NAME   (exit 1 on drift)
+    accelerator acl drift --config F --lake DIR --local | --account NAME [--deep | --shallow]
+                          [--sample-above N]                               (exit 1 on drift)
 
 Also runnable as ``python -m accelerator.governance.cli``. Exit codes: 0 done / no drift,
 1 drift or failures, 2 an invalid config or target.
@@ -11,18 +12,25 @@ Also runnable as ``python -m accelerator.governance.cli``. Exit codes: 0 done / 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
-import re
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from accelerator.governance.acl_plan import AclPlan, ApplyReport, Drift, PlanError, plan_acls
-from accelerator.governance.custodianship import DEFAULT_CONFIG, CustodianshipError, load_custodianship
+from accelerator.governance.acl_plan import DEEP_LIMIT, AclPlan, ApplyReport, PlanError, Scope, plan_acls
+from accelerator.governance.custodianship import (
+    DEFAULT_CONFIG,
+    Custodianship,
+    CustodianshipError,
+    load_custodianship,
+)
+from accelerator.io.abfss import parse_abfss
 
 app = typer.Typer(
     help="Storage ACLs that mirror the custodianship config (custodianship.md).",
@@ -46,18 +54,23 @@ ShallowOpt = Annotated[
     bool, typer.Option("--shallow", help="Azure: read only the planned directories, not every path.")
 ]
 
-_ABFSS = re.compile(r"^abfss://(?P<fs>[^@/]+)@(?P<account>[^./]+)\.dfs\.core\.windows\.net/?(?P<path>.*)$")
-
 
 def _fail(message: str) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(2)
 
 
+def _config(config: Path) -> Custodianship:
+    try:
+        return load_custodianship(config)
+    except CustodianshipError as e:
+        raise _fail(str(e)) from e
+
+
 def _load(config: Path) -> AclPlan:
     try:
-        return plan_acls(load_custodianship(config))
-    except (CustodianshipError, PlanError) as e:
+        return plan_acls(_config(config))
+    except PlanError as e:
         raise _fail(str(e)) from e
 
 
@@ -77,6 +90,7 @@ def _plan_json(plan: AclPlan) -> dict[str, Any]:
                 "note": p.note,
                 "access": [str(e) for e in p.acl.access],
                 "default": [str(e) for e in p.acl.default],
+                "named_entries": dict(zip(("access", "default"), p.acl.named_counts(), strict=True)),
             }
             for p in plan.paths
         ],
@@ -95,13 +109,23 @@ def plan(
     _check_format(fmt)
     acl_plan = _load(config)
     if principal is not None:
-        rows = acl_plan.rights_of(principal)
+        rows: list[dict[str, str]] = [
+            {"path": p, "access": a, "default": d} for p, a, d in acl_plan.rights_of(principal)
+        ]
+        through = acl_plan.traverse
+        if through and through != principal and principal in _config(config).member_groups:
+            rows += [
+                {"path": p, "access": a, "default": d, "through": through}
+                for p, a, d in acl_plan.rights_of(through)
+            ]
+        rows.sort(key=lambda r: r["path"])
         if fmt == "json":
-            typer.echo(json.dumps([{"path": p, "access": a, "default": d} for p, a, d in rows], indent=2))
+            typer.echo(json.dumps(rows, indent=2))
             return
         typer.echo(f"{principal}: {len(rows)} path(s) (r read, w write, x traverse)")
-        for path, acc, dfl in rows:
-            typer.echo(f"  {path:<42} access {acc}  default {dfl}")
+        for r in rows:
+            via = f"  (through {r['through']})" if "through" in r else ""
+            typer.echo(f"  {r['path']:<42} access {r['access']}  default {r['default']}{via}")
         return
     if fmt == "json":
         typer.echo(json.dumps(_plan_json(acl_plan), indent=2))
@@ -109,10 +133,15 @@ def plan(
     for w in acl_plan.warnings:
         typer.echo(f"warning: {w}")
     for p in acl_plan.paths:
+        access, default = p.acl.named_counts()
         typer.echo(f"{p.path or '/'}  [{p.kind}] {p.note}")
-        typer.echo("  access:  " + ",".join(str(e) for e in p.acl.access))
-        typer.echo("  default: " + ",".join(str(e) for e in p.acl.default))
-    typer.echo(f"{len(acl_plan.paths)} paths; pipeline identity {acl_plan.pipeline}")
+        typer.echo(f"  access ({access} named):  " + ",".join(str(e) for e in p.acl.access))
+        typer.echo(f"  default ({default} named): " + ",".join(str(e) for e in p.acl.default))
+    most = max(p.acl.named_count() for p in acl_plan.paths)
+    typer.echo(
+        f"{len(acl_plan.paths)} paths; at most {most} named entries on a path (ADLS allows 28); "
+        f"pipeline identity {acl_plan.pipeline}"
+    )
 
 
 class _Target:
@@ -129,15 +158,15 @@ class _Target:
         if local and not lake:
             raise _fail("--local needs --lake DIR, the lake folder")
         if not local and lake:
-            m = _ABFSS.match(lake)
-            if m:
-                if m["path"].strip("/"):
-                    raise _fail("the lake root must be a container root: abfss://<container>@<account>...")
-                if m["account"] != account:
-                    raise _fail(f"--lake names account {m['account']}, --account says {account}")
-                self.filesystem = m["fs"]
-            else:
+            url = parse_abfss(lake)
+            if url is None:
                 self.filesystem = lake
+            elif not url.is_container_root:
+                raise _fail("the lake root must be a container root: abfss://<container>@<account>...")
+            elif url.account != account:
+                raise _fail(f"--lake names account {url.account}, --account says {account}")
+            else:
+                self.filesystem = url.filesystem
 
     def azure(self, acl_plan: AclPlan) -> Any:
         from accelerator.governance.acl_azure import AzureAclError, AzureLake, connect, object_id_map
@@ -181,22 +210,79 @@ def apply(
     shallow: ShallowOpt = False,
     fmt: FormatOpt = "text",
 ) -> None:
-    """Create missing directories and set every ACL the config implies; safe to repeat."""
+    """Create missing directories and set every ACL and owner the config implies; safe to repeat."""
     _check_format(fmt)
     target = _Target(config, lake, local, account)
     acl_plan = _load(config)
+    with _lease(target):
+        report = _apply(target, acl_plan, config, pipeline_user, shallow)
+    _report(report, fmt)
+
+
+LEASE_BUSY = 3
+"""Exit code when another writer holds the lake's lease for longer than ``apply`` waits (as the main CLI)."""
+
+
+@contextlib.contextmanager
+def _lease(target: _Target) -> Iterator[None]:
+    """The lake's writer lease (``accelerator.io.lease``) for the apply: ACLs are not set under a run
+    that is creating folders. Only with a lake root (``--lake``): an account alone names no lake."""
+    if not target.lake:
+        yield
+        return
+    import socket
+    import time
+    from datetime import UTC, datetime
+
+    from accelerator.io.lease import MAX_DURATION, Holder, LakeBusy, held
+
+    root = str(Path(target.lake).resolve()) if target.local else str(target.lake)
+    since = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    me = Holder(command="acl apply", host=socket.gethostname(), pid=os.getpid(), since=since, run_id="")
+    wait = float(os.environ.get("ACCELERATOR_LEASE_WAIT_SECONDS") or 600)
+    try:
+        with held(
+            root, me, wait_seconds=wait, duration_seconds=MAX_DURATION, clock=time.monotonic, sleep=time.sleep
+        ):
+            yield
+    except LakeBusy as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(LEASE_BUSY) from None
+
+
+def _apply(
+    target: _Target, acl_plan: AclPlan, config: Path, pipeline_user: str | None, shallow: bool
+) -> ApplyReport:
     if target.local:
         from accelerator.governance.acl_local import LocalAclError, apply_local
 
         try:
             report = apply_local(
-                acl_plan, Path(str(target.lake)), pipeline_user=_pipeline_user(pipeline_user)
+                acl_plan,
+                Path(str(target.lake)),
+                pipeline_user=_pipeline_user(pipeline_user),
+                config=_config(config),
             )
         except LocalAclError as e:
             raise _fail(str(e)) from e
-    else:
-        report = target.azure(acl_plan).apply(deep=not shallow)
-    _report(report, fmt)
+        return report
+    return target.azure(acl_plan).apply(deep=not shallow)
+
+
+DeepOpt = Annotated[
+    bool,
+    typer.Option(
+        "--deep/--shallow",
+        help="--deep (default): every file and folder, ACL and owner; --shallow: the planned directories.",
+    ),
+]
+SampleOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--sample-above",
+        help="Check everything up to N paths; above N, every directory and the newest files of each.",
+    ),
+]
 
 
 @app.command()
@@ -206,32 +292,45 @@ def drift(
     local: LocalOpt = False,
     account: AccountOpt = None,
     pipeline_user: PipelineOpt = None,
-    shallow: ShallowOpt = False,
+    deep: DeepOpt = True,
+    sample_above: SampleOpt = None,
     fmt: FormatOpt = "text",
 ) -> None:
-    """List every path whose ACL differs from the config; exit 1 when there is any."""
+    """List every path whose ACL or owner differs from the config; exit 1 when there is any."""
     _check_format(fmt)
     target = _Target(config, lake, local, account)
     acl_plan = _load(config)
-    drifts: list[Drift]
+    scope: Scope = "auto" if sample_above is not None else "deep" if deep else "planned"
+    limit = sample_above if sample_above is not None else DEEP_LIMIT
     if target.local:
-        from accelerator.governance.acl_local import LocalAclError, drift_local
+        from accelerator.governance.acl_local import LocalAclError, check_local
 
         try:
-            drifts = drift_local(
-                acl_plan, Path(str(target.lake)), pipeline_user=_pipeline_user(pipeline_user)
+            check = check_local(
+                acl_plan,
+                Path(str(target.lake)),
+                pipeline_user=_pipeline_user(pipeline_user),
+                scope=scope,
+                limit=limit,
+                config=_config(config),
             )
         except LocalAclError as e:
             raise _fail(str(e)) from e
     else:
-        drifts = target.azure(acl_plan).drift(deep=not shallow)
+        check = target.azure(acl_plan).check(scope, limit=limit)
+    drifts = check.drifts
     if fmt == "json":
-        typer.echo(json.dumps([{"path": d.path, "problems": list(d.problems)} for d in drifts], indent=2))
+        out = {
+            "scope": check.scope,
+            "drifts": [{"path": d.path, "problems": list(d.problems)} for d in drifts],
+        }
+        typer.echo(json.dumps(out, indent=2))
     else:
         for d in drifts:
             typer.echo(f"drift: {d}")
         where = target.lake if target.local else f"{target.account}/{target.filesystem}"
-        typer.echo(f"{len(drifts)} path(s) differ from {config} in {where}" if drifts else "no drift")
+        done = f"{len(drifts)} path(s) differ from {config} in {where}" if drifts else "no drift"
+        typer.echo(f"{done} ({check.scope})")
     if drifts:
         raise typer.Exit(1)
 

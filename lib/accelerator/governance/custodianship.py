@@ -1,11 +1,13 @@
 """The custodianship config of custodianship.md: who may touch which authority's data.
 
 One declarative YAML file names, per authority, its custodians group, its analysts group and an
-optional uploader group per feed, plus the platform's pipeline identity and engineers group::
+optional uploader group per feed, plus the platform's pipeline identity, engineers group and
+(optional) traverse group::
 
     platform:
       pipeline: mi-synw-gm-prod           # object id or name of the Synapse managed identity
       engineers: sg-da-platform-engineers
+      traverse: sg-da-platform-traverse   # optional: its members are the groups below
     authorities:
       bury:
         custodians: sg-da-bury-custodians
@@ -15,20 +17,40 @@ optional uploader group per feed, plus the platform's pipeline identity and engi
     object_ids:                           # optional: name -> Entra object id, for Azure only
       sg-da-bury-custodians: 0b9c...
 
-More keys are allowed and ignored. :func:`parse_custodianship` reports every problem at once in a
-:class:`CustodianshipError`; the planner (``acl_plan``) and both back ends take the validated
-:class:`Custodianship`.
+More keys are allowed and ignored. The file is parsed as a typed pydantic model
+(:class:`Custodianship`); :func:`parse_custodianship` reports every problem at once, each with its
+dotted path, in a :class:`CustodianshipError`. Structural problems come first: the role conflicts
+between principals are checked once every principal is readable.
+
+**One principal, one spelling.** A principal may be written as a name or as an Entra object id (a
+GUID, in any letter case). Two spellings are the same principal when they are the same GUID
+ignoring case, or when ``object_ids`` maps a name to that GUID (or two names to one GUID). After
+parsing, every principal holds its canonical spelling: the (alphabetically first) name mapped to
+its object id, else the lower-case GUID, else the name as written. Names are compared exactly
+(Linux group names are case-sensitive). So the planner, both back ends and the conflict check all
+see one principal once, however the config spells it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from accelerator.feeds import AUTHORITIES, FEEDS
 
@@ -55,30 +77,162 @@ class CustodianshipError(ValueError):
         super().__init__(f"{source}: invalid custodianship config ({len(problems)} problem(s)):\n{lines}")
 
 
-@dataclass(frozen=True)
-class AuthorityGroups:
+# ------------------------------------------------------------------------------------- field types
+
+
+def _principal(value: Any) -> str:
+    if value is None or value == "":
+        raise PydanticCustomError("missing", "missing")
+    if not isinstance(value, str):
+        raise PydanticCustomError("principal_type", f"must be one group name or object id, got {value!r}")
+    if not (_NAME.match(value) or is_object_id(value)):
+        raise PydanticCustomError(
+            "principal_name", f"{value!r} is not a usable principal name (letters, digits, '_.-@')"
+        )
+    return value
+
+
+Principal = Annotated[str, BeforeValidator(_principal)]
+"""A group or identity: a name usable in ACL text and as a Linux group, or an object id."""
+
+
+def _object_id(value: Any) -> str:
+    if not isinstance(value, str) or not is_object_id(value):
+        raise PydanticCustomError("object_id", f"{value!r} is not an object id (a GUID)")
+    return value.lower()
+
+
+ObjectId = Annotated[str, BeforeValidator(_object_id)]
+
+
+def _authority(code: str) -> str:
+    if code not in AUTHORITIES:
+        raise PydanticCustomError(
+            "authority", f"unknown authority {code!r} (known: {', '.join(AUTHORITIES)})"
+        )
+    return code
+
+
+def _feed(feed: str) -> str:
+    if feed not in FEEDS:
+        raise PydanticCustomError("feed", f"unknown feed {feed!r} (known: {', '.join(FEEDS)})")
+    return feed
+
+
+Authority = Annotated[str, AfterValidator(_authority)]
+Feed = Annotated[str, AfterValidator(_feed)]
+
+
+# ------------------------------------------------------------------------------------------ models
+
+
+class Platform(BaseModel):
+    """The platform's own principals."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    pipeline: Principal
+    """The Synapse managed identity: a user principal on ACLs."""
+    engineers: Principal
+    """Break-glass engineers: traverse everywhere, read nothing."""
+    traverse: Principal | None = None
+    """Optional group whose members are every custodians, analysts and uploader group (nested
+    Entra groups; locally a Linux group holding their users): the one entry that gives them
+    traverse on the shared parents, so those stay within ADLS's 28 named entries."""
+
+
+class AuthorityGroups(BaseModel):
     """The groups of one authority (custodianship.md, "Groups and rights")."""
 
-    custodians: str
-    analysts: str
-    uploaders: Mapping[str, str] = field(default_factory=dict)
-    """feed -> uploader group; a feed without an uploader group has none."""
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    custodians: Principal
+    analysts: Principal
+    uploaders: dict[Feed, Principal] = Field(default_factory=dict)
+    """feed -> uploader group; a feed without an uploader group (or listed without one) has none."""
+
+    @field_validator("uploaders", mode="before")
+    @classmethod
+    def _drop_feeds_without_a_group(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, Mapping):
+            return {k: v for k, v in value.items() if v is not None}
+        raise PydanticCustomError("uploaders", "must map a feed to its uploader group")
 
 
-@dataclass(frozen=True)
-class Custodianship:
-    """A validated custodianship config.
+class Custodianship(BaseModel):
+    """A validated custodianship config, every principal in its canonical spelling.
 
     ``pipeline`` is the Synapse managed identity (a user principal on ACLs); every other principal
     is a group. ``authorities`` may omit authorities of feeds.md: their areas are still planned,
     with platform-only access (``missing_authorities``).
     """
 
-    pipeline: str
-    engineers: str
-    authorities: Mapping[str, AuthorityGroups]
-    object_ids: Mapping[str, str] = field(default_factory=dict)
-    source: str = "<config>"
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    platform: Platform
+    authorities: dict[Authority, AuthorityGroups]
+    object_ids: dict[str, ObjectId] = Field(default_factory=dict)
+    source: str = Field(default="<config>", exclude=True)
+
+    @field_validator("authorities", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if not value:
+            raise PydanticCustomError("missing", "missing or empty (one entry per authority of feeds.md)")
+        return value
+
+    @field_validator("object_ids", mode="before")
+    @classmethod
+    def _ids_mapping(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise PydanticCustomError("object_ids", "must map a principal name to its Entra object id")
+        return value
+
+    @model_validator(mode="after")
+    def _canonical_and_no_conflicts(self, info: ValidationInfo) -> Custodianship:
+        spell = Spelling(self.object_ids)
+        problems = _conflicts(self, spell)
+        if problems:
+            raise PydanticCustomError("role_conflict", "\n".join(problems))
+        c = spell.canonical
+        platform = self.platform.model_copy(
+            update={
+                "pipeline": c(self.platform.pipeline),
+                "engineers": c(self.platform.engineers),
+                "traverse": c(self.platform.traverse) if self.platform.traverse else None,
+            }
+        )
+        authorities = {
+            code: g.model_copy(
+                update={
+                    "custodians": c(g.custodians),
+                    "analysts": c(g.analysts),
+                    "uploaders": {f: c(u) for f, u in g.uploaders.items()},
+                }
+            )
+            for code, g in self.authorities.items()
+        }
+        object.__setattr__(self, "platform", platform)
+        object.__setattr__(self, "authorities", authorities)
+        return self
+
+    # ---- what the planner and back ends read
+
+    @property
+    def pipeline(self) -> str:
+        return self.platform.pipeline
+
+    @property
+    def engineers(self) -> str:
+        return self.platform.engineers
+
+    @property
+    def traverse(self) -> str | None:
+        return self.platform.traverse
 
     @property
     def missing_authorities(self) -> tuple[str, ...]:
@@ -86,12 +240,19 @@ class Custodianship:
         return tuple(a for a in AUTHORITIES if a not in self.authorities)
 
     @property
-    def groups(self) -> tuple[str, ...]:
-        """Every group the config names, sorted, each once."""
-        names = {self.engineers}
+    def member_groups(self) -> tuple[str, ...]:
+        """Every custodians, analysts and uploader group, sorted, each once: the groups the
+        traverse group must hold."""
+        names: set[str] = set()
         for g in self.authorities.values():
             names.update((g.custodians, g.analysts, *g.uploaders.values()))
         return tuple(sorted(names))
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Every group the config names (engineers and traverse included), sorted, each once."""
+        extra = {self.engineers} | ({self.traverse} if self.traverse else set())
+        return tuple(sorted(set(self.member_groups) | extra))
 
     def warnings(self) -> tuple[str, ...]:
         missing = self.missing_authorities
@@ -103,139 +264,82 @@ class Custodianship:
         )
 
 
-def load_custodianship(path: str | Path) -> Custodianship:
-    """Read and validate a custodianship YAML file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise CustodianshipError(str(p), [f"cannot read the file: {e.strerror or e}"]) from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise CustodianshipError(str(p), [f"not valid YAML: {e}"]) from e
-    return parse_custodianship(data, source=str(p))
+# ------------------------------------------------------------------------------------ identities
 
 
-def parse_custodianship(data: Any, *, source: str = "<config>") -> Custodianship:
-    """Validate the parsed YAML of a custodianship config; raise one error listing every problem."""
-    problems: list[str] = []
-    if not isinstance(data, Mapping):
-        raise CustodianshipError(source, ["the file must be a mapping with 'platform' and 'authorities'"])
+class Spelling:
+    """Which spellings name the same principal: GUIDs ignoring case, names through ``object_ids``."""
 
-    platform = data.get("platform")
-    pipeline = engineers = ""
-    if not isinstance(platform, Mapping):
-        problems.append("platform: missing (needs 'pipeline' and 'engineers')")
-    else:
-        pipeline = _principal(platform, "pipeline", "platform.pipeline", problems)
-        engineers = _principal(platform, "engineers", "platform.engineers", problems)
+    def __init__(self, object_ids: Mapping[str, str]) -> None:
+        self.object_ids = {name: oid.lower() for name, oid in object_ids.items()}
+        self._name_of: dict[str, str] = {}
+        for name, oid in sorted(self.object_ids.items()):
+            self._name_of.setdefault(oid, name)
 
-    authorities: dict[str, AuthorityGroups] = {}
-    raw_auth = data.get("authorities")
-    if not isinstance(raw_auth, Mapping) or not raw_auth:
-        problems.append("authorities: missing or empty (one entry per authority of feeds.md)")
-        raw_auth = {}
-    for code, entry in raw_auth.items():
-        where = f"authorities.{code}"
-        if code not in AUTHORITIES:
-            problems.append(f"{where}: unknown authority {code!r} (known: {', '.join(AUTHORITIES)})")
-            continue
-        if not isinstance(entry, Mapping):
-            problems.append(f"{where}: must be a mapping with 'custodians' and 'analysts'")
-            continue
-        custodians = _principal(entry, "custodians", f"{where}.custodians", problems)
-        analysts = _principal(entry, "analysts", f"{where}.analysts", problems)
-        uploaders: dict[str, str] = {}
-        raw_up = entry.get("uploaders") or {}
-        if not isinstance(raw_up, Mapping):
-            problems.append(f"{where}.uploaders: must map a feed to its uploader group")
-            raw_up = {}
-        for feed, value in raw_up.items():
-            if feed not in FEEDS:
-                problems.append(f"{where}.uploaders: unknown feed {feed!r} (known: {', '.join(FEEDS)})")
-                continue
-            if value is None:  # a feed listed without a group has no uploaders
-                continue
-            group = _principal(raw_up, feed, f"{where}.uploaders.{feed}", problems)
-            if group:
-                uploaders[str(feed)] = group
-        authorities[str(code)] = AuthorityGroups(custodians, analysts, uploaders)
+    def identity(self, principal: str) -> str:
+        """The key two spellings of one principal share: its object id when known, else its name."""
+        if is_object_id(principal):
+            return principal.lower()
+        return self.object_ids.get(principal, principal)
 
-    object_ids: dict[str, str] = {}
-    raw_ids = data.get("object_ids") or {}
-    if not isinstance(raw_ids, Mapping):
-        problems.append("object_ids: must map a principal name to its Entra object id")
-        raw_ids = {}
-    for name, oid in raw_ids.items():
-        if not isinstance(oid, str) or not is_object_id(oid):
-            problems.append(f"object_ids.{name}: {oid!r} is not an object id (a GUID)")
-        else:
-            object_ids[str(name)] = oid.lower()
-
-    problems.extend(_conflicts(pipeline, engineers, authorities))
-    if problems:
-        raise CustodianshipError(source, problems)
-    return Custodianship(pipeline, engineers, authorities, object_ids, source)
+    def canonical(self, principal: str) -> str:
+        """The one spelling used after parsing: a name if one maps to it, else the lower-case GUID."""
+        key = self.identity(principal)
+        return self._name_of.get(key, key) if is_object_id(key) else key
 
 
-def _principal(parent: Mapping[Any, Any], key: str, where: str, problems: list[str]) -> str:
-    value = parent.get(key)
-    if value is None or value == "":
-        problems.append(f"{where}: missing")
-        return ""
-    if not isinstance(value, str):
-        problems.append(f"{where}: must be one group name or object id, got {value!r}")
-        return ""
-    if not (_NAME.match(value) or is_object_id(value)):
-        problems.append(f"{where}: {value!r} is not a usable principal name (letters, digits, '_.-@')")
-        return ""
-    return value
+# ------------------------------------------------------------------------------------- conflicts
 
 
-@dataclass(frozen=True)
 class _Role:
-    role: str  # pipeline, engineers, custodians, analysts, uploaders
-    authority: str = ""
-    feed: str = ""
+    def __init__(self, role: str, where: str, written: str, authority: str = "", feed: str = "") -> None:
+        self.role = role  # pipeline, engineers, traverse, custodians, analysts, uploaders
+        self.where = where  # the dotted key
+        self.written = written  # the spelling used there
+        self.authority = authority
+        self.feed = feed
 
     def __str__(self) -> str:
-        if self.role in ("pipeline", "engineers"):
+        if self.role in ("pipeline", "engineers", "traverse"):
             return f"platform {self.role}"
         if self.role == "uploaders":
             return f"{self.authority} {self.feed} uploaders"
         return f"{self.authority} {self.role}"
 
 
-def _conflicts(pipeline: str, engineers: str, authorities: Mapping[str, AuthorityGroups]) -> list[str]:
+def _conflicts(config: Custodianship, spell: Spelling) -> list[str]:
     """A principal may hold two roles only when they cannot widen anyone's need-to-know.
 
     Allowed: one uploader group for a feed across several authorities (a partner such as GMP
     delivers for all ten), and an authority's custodians uploading that authority's own feeds.
-    Everything else is a conflict: the pipeline identity or the engineers group in any other role;
-    one group as custodians or analysts of two authorities, or as both custodians and analysts;
-    a readers' group of one authority uploading into another's landing area or being its analysts.
+    Everything else is a conflict: the pipeline identity, the engineers or the traverse group in
+    any other role; one group as custodians or analysts of two authorities, or as both custodians
+    and analysts; a readers' group of one authority uploading into another's landing area or being
+    its analysts. Spellings are compared through :class:`Spelling`.
     """
+    p = config.platform
     roles: dict[str, list[_Role]] = {}
-    if pipeline:
-        roles.setdefault(pipeline, []).append(_Role("pipeline"))
-    if engineers:
-        roles.setdefault(engineers, []).append(_Role("engineers"))
-    for code, g in authorities.items():
+
+    def hold(principal: str | None, role: _Role) -> None:
+        if principal:
+            roles.setdefault(spell.identity(principal), []).append(role)
+
+    hold(p.pipeline, _Role("pipeline", "platform.pipeline", p.pipeline))
+    hold(p.engineers, _Role("engineers", "platform.engineers", p.engineers))
+    hold(p.traverse, _Role("traverse", "platform.traverse", p.traverse or ""))
+    for code, g in config.authorities.items():
         for role, name in (("custodians", g.custodians), ("analysts", g.analysts)):
-            if name:
-                roles.setdefault(name, []).append(_Role(role, code))
+            hold(name, _Role(role, f"authorities.{code}.{role}", name, code))
         for feed, name in g.uploaders.items():
-            roles.setdefault(name, []).append(_Role("uploaders", code, feed))
+            hold(name, _Role("uploaders", f"authorities.{code}.uploaders.{feed}", name, code, feed))
 
     problems = []
-    for name, held in roles.items():
-        if len(held) < 2:
-            continue
+    for held in roles.values():
         bad = _conflicting(held)
         if bad:
             a, b = bad
-            problems.append(f"{name} is both {a} and {b}: roles conflict (need-to-know)")
+            spelled = a.written if a.written == b.written else f"{a.written} (written {b.written} there)"
+            problems.append(f"{b.where}: {spelled} is both {a} and {b}: roles conflict (need-to-know)")
     return problems
 
 
@@ -248,7 +352,7 @@ def _conflicting(held: list[_Role]) -> tuple[_Role, _Role] | None:
 
 
 def _conflict(a: _Role, b: _Role) -> bool:
-    if "pipeline" in (a.role, b.role) or "engineers" in (a.role, b.role):
+    if {a.role, b.role} & {"pipeline", "engineers", "traverse"}:
         return True
     if a.role == b.role == "uploaders":
         return False
@@ -256,3 +360,66 @@ def _conflict(a: _Role, b: _Role) -> bool:
         up, other = (a, b) if a.role == "uploaders" else (b, a)
         return not (other.role == "custodians" and other.authority == up.authority)
     return True  # custodians/analysts twice, whatever the authorities
+
+
+# --------------------------------------------------------------------------------------- loading
+
+_HINTS: dict[tuple[str, ...], str] = {
+    ("platform",): "missing (needs 'pipeline' and 'engineers')",
+    ("authorities",): "missing or empty (one entry per authority of feeds.md)",
+}
+_MAPPINGS = {
+    "platform": "a mapping with 'pipeline' and 'engineers'",
+    "authorities": "a mapping of authority codes to their groups",
+    "object_ids": "a mapping of principal names to Entra object ids",
+}
+
+
+def _problem(err: Mapping[str, Any]) -> list[str]:
+    """One pydantic error in the config's own words: ``dotted.path: message``."""
+    loc = tuple(str(x) for x in err["loc"] if x != "[key]")
+    kind = err["type"]
+    if kind == "role_conflict":
+        return str(err["msg"]).splitlines()
+    if kind in ("dict_type", "model_type", "model_attributes_type") and err.get("input") is None:
+        kind = "missing"  # `platform:` with nothing after it
+    if kind == "missing":
+        msg = _HINTS.get(loc, "missing")
+    elif kind in ("dict_type", "model_type", "model_attributes_type"):
+        if len(loc) == 2 and loc[0] == "authorities":
+            msg = "must be a mapping with 'custodians' and 'analysts'"
+        else:
+            msg = f"must be {_MAPPINGS.get(loc[0] if len(loc) == 1 else '', 'a mapping')}"
+    else:
+        msg = str(err["msg"])
+    return [f"{'.'.join(loc)}: {msg}" if loc else msg]
+
+
+def parse_custodianship(data: Any, *, source: str = "<config>") -> Custodianship:
+    """Validate the parsed YAML of a custodianship config; raise one error listing every problem."""
+    if not isinstance(data, Mapping):
+        raise CustodianshipError(source, ["the file must be a mapping with 'platform' and 'authorities'"])
+    try:
+        return Custodianship.model_validate({**data, "source": source})
+    except ValidationError as e:
+        problems = [p for err in e.errors() for p in _problem(err)]
+        raise CustodianshipError(source, problems) from None
+
+
+def load_custodianship(path: str | Path) -> Custodianship:
+    """Read and validate a custodianship YAML file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise CustodianshipError(str(p), [f"cannot read the file: {e.strerror or e}"]) from e
+    return loads_custodianship(text, source=str(p))
+
+
+def loads_custodianship(text: str, *, source: str = "<config>") -> Custodianship:
+    """Parse and validate the YAML text of a custodianship config (e.g. read from storage)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise CustodianshipError(source, [f"not valid YAML: {e}"]) from e
+    return parse_custodianship(data, source=source)

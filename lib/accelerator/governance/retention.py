@@ -1,134 +1,78 @@
 """Retention (custodianship.md): destroy every record whose retention period has run out.
 
-Per feed a period in years (``infra/retention.yaml``; defaults from custodianship.md: 6 years), on a
-clock that starts at the record's close date where its feed has one (discharge, award end, episode
-or sentence end, early help case closure; an open record is never due), else at its event date. A
-housing case's rows share the clock of the case's latest status (the last involvement). A child's
-record (the person under 18 on the event date) is never due before their 25th birthday; the date of
-birth is the record's own, else the one most of the person's records give.
+The schedule and the rule of what is due are in ``schedule.py``.
+
+Per feed a period in years (the schedule: ``retention.yaml`` shipped in this package, the same
+file as ``infra/retention.yaml``; defaults from custodianship.md: 6 years), on a clock that starts
+at the record's close date where its feed has one (discharge, award end, episode or sentence end,
+early help case closure; an open record is never due), else at its event date. A housing case's
+rows share the clock of the case's latest status (the last involvement). A child's record (the
+person under 18 on the event date) is never due before their 25th birthday; the date of birth is
+the record's own, else the one most of the person's records give.
 
 A record that is due goes from every layer: all its bronze versions, silver, ``person_record``,
 ``person_xref``, ``person_links`` and the linkage report's borderline pairs, families of people left
-with no record, and gold (rebuilt).
-Quarantined lines (rejected on delivery, never a record) are due on the feed's period counted from
-their delivery's extract date. The history of every table touched is vacuumed and its log compacted
-(``rights.purge_histories``). One audit row says what was destroyed (counts per table), when and
-under which rule; never the destroyed content. ``plan_retention`` alone is the dry run.
+with no record, and gold (rebuilt through the caller's ``rebuild_gold``). Quarantined lines (never
+a record) are due on the feed's period counted from their delivery's extract date; so is a settled
+delivery still in the landing zone (its rows are in bronze), deleted whole. The history of every
+table touched is purged (``history.purge_histories``). One audit row says what was destroyed
+(counts per table), when and under which rule; never the destroyed content. :func:`plan_retention`
+alone is the dry run, and :meth:`RetentionPlan.counts` is all it shows: counts per table and rule.
+
+**Resumable.** The plan (the due record keys) is written to ``bronze/_platform/retention_pending.json``
+before anything is destroyed: the commit point after which the run will be finished, by itself or
+by running the same command again, which takes the saved plan instead of planning from silver
+(where the killed run may already have removed the records). Every step is idempotent; each table
+is noted in the plan before it is rewritten, so the resume purges its history; the audit row is
+appended once (skipped when the audit holds the plan's run id); the plan, which holds record keys,
+is deleted last.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from accelerator.feeds import AUTHORITIES, FEEDS
-from accelerator.governance.rights import (
-    REWRITTEN_BY_RUNS,
-    action_run_id,
-    overwrite_without,
-    purge_histories,
-    rebuild_gold,
-    rel,
-    write_audit,
+from accelerator.governance import audit, files
+from accelerator.governance.history import REWRITTEN_BY_RUNS, delta_tables, purge_histories, rewrite
+from accelerator.governance.landing import due_deliveries
+from accelerator.governance.restriction import RebuildGold, rebuild
+from accelerator.governance.schedule import (
+    CLOCK,
+    RetentionConfigError,
+    RetentionPolicy,
+    default_schedule,
+    due_records,
+    load_policy,
+    parse_policy,
 )
-from accelerator.io.delta import is_delta
-from accelerator.io.lake import Lake, join
-from accelerator.silver.build import silver_tables
+from accelerator.governance.subject import rel
+from accelerator.io import tables
+from accelerator.io.lake import PLATFORM, Lake, join
+from accelerator.io.storage import HadoopStorage
 
-GOLD_TABLES = ("family", "family_member", "headline_evidence", "child_timeline")
-DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "infra" / "retention.yaml"
-
-# Where each feed's retention clock starts: (column of the silver table, columns whose group shares
-# the latest value, or () for the record alone). A null clock (an open case) is never due.
-CLOCK: Mapping[str, tuple[str, tuple[str, ...]]] = {
-    "police_incidents": ("incident_date", ()),
-    "school_census": ("event_date", ()),
-    "health_services": ("discharge_date", ()),
-    "dwp_benefits": ("award_end", ()),
-    "housing": ("status_date", ("case_ref",)),
-    "childrens_social_care": ("end_date", ()),
-    "early_help": ("case_close_date", ()),
-    "youth_justice": ("outcome_date", ()),
-    "probation": ("end_date", ()),
-    "fire_rescue": ("visit_date", ()),
-}
-
-
-class RetentionConfigError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class RetentionPolicy:
-    """Retention periods in whole years per feed, and the children's rule."""
-
-    default_years: int = 6
-    child_under: int = 18
-    child_until_age: int = 25
-    feeds: Mapping[str, int] = field(default_factory=dict)
-
-    def years(self, feed: str) -> int:
-        return int(self.feeds.get(feed, self.default_years))
-
-    def describe(self) -> str:
-        per_feed = ", ".join(f"{f} {self.years(f)}y" for f in FEEDS)
-        return (
-            f"per feed from close date (else event date): {per_feed}; children's records "
-            f"(under {self.child_under} at the event) not before their {self.child_until_age}th birthday"
-        )
-
-
-def load_policy(path: str | Path | None = None) -> RetentionPolicy:
-    """The retention schedule from YAML (``infra/retention.yaml`` by default)."""
-    data: dict[str, Any] = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text(encoding="utf-8")) or {}
-    feeds = data.pop("feeds", None) or {}
-    unknown = set(feeds) - set(FEEDS)
-    if unknown:
-        raise RetentionConfigError(f"unknown feeds in the retention config: {sorted(unknown)}")
-    extra = set(data) - {"default_years", "child_under", "child_until_age"}
-    if extra:
-        raise RetentionConfigError(f"unknown retention settings: {sorted(extra)}")
-    values = {k: int(v) for k, v in data.items()}
-    years = {k: int(v) for k, v in feeds.items()}
-    if any(v < 0 for v in [*values.values(), *years.values()]):
-        raise RetentionConfigError("retention periods and ages must not be negative")
-    return RetentionPolicy(**values, feeds=years)
-
-
-def due_records(records: DataFrame, feed: str, policy: RetentionPolicy, *, as_of: date) -> DataFrame:
-    """The records of one feed's silver table that are due on ``as_of``. Reads ``record_key``,
-    the clock column, ``event_date`` and ``dob`` (the person's date of birth, null if unknown).
-    Grain: one row per due record_key, with ``clock_date``, ``due_date`` and ``rule``."""
-    column, group = CLOCK[feed]
-    clock = F.col(column)
-    if group:
-        clock = F.max(clock).over(Window.partitionBy(*group))
-    months = 12 * policy.years(feed)
-    child = F.col("dob").isNotNull() & (
-        F.add_months(F.col("dob"), 12 * policy.child_under) > F.col("event_date")
-    )
-    by_period = F.add_months(F.col("clock_date"), months)
-    birthday = F.add_months(F.col("dob"), 12 * policy.child_until_age)
-    due = F.when(child & (birthday > by_period), birthday).otherwise(by_period)
-    rule = F.when(
-        child & (birthday > by_period),
-        F.lit(f"{feed}: child's record, {policy.child_until_age}th birthday"),
-    ).otherwise(F.lit(f"{feed}: {policy.years(feed)} years after {column}"))
-    return (
-        records.withColumn("clock_date", clock)
-        .where(F.col("clock_date").isNotNull())
-        .withColumn("due_date", due)
-        .where(F.col("due_date") <= F.lit(as_of))
-        .select("record_key", "clock_date", "due_date", rule.alias("rule"))
-    )
+PENDING = "retention_pending.json"
+__all__ = [
+    "CLOCK",
+    "RetentionConfigError",
+    "RetentionPlan",
+    "RetentionPolicy",
+    "apply_retention",
+    "default_schedule",
+    "due_records",
+    "load_policy",
+    "parse_policy",
+    "plan_retention",
+]
 
 
 @dataclass
@@ -140,27 +84,46 @@ class RetentionPlan:
     records: pd.DataFrame  # authority, feed, record_key, clock_date, due_date, rule
     quarantine: pd.DataFrame  # authority, feed, delivery_id, source_file, line_number, due_date
 
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for (a, f), n in self.records.groupby(["authority", "feed"]).size().items():
-            out[f"{a}/{f}"] = int(n)
-        for a, n in self.quarantine.groupby("authority").size().items():
-            out[f"{a}/_quarantine"] = int(n)
+    def counts(self) -> dict[tuple[str, str], int]:
+        """What the dry run shows: how many rows are due per (table, rule); never a key."""
+        out: dict[tuple[str, str], int] = {}
+        for (a, f, rule), n in self.records.groupby(["authority", "feed", "rule"]).size().items():
+            out[(f"{a}/{f}", str(rule))] = int(n)
+        for (a, f), n in self.quarantine.groupby(["authority", "feed"]).size().items():
+            rule = f"{f}: quarantined lines, {self.policy.years(str(f))} years after the extract date"
+            out[(f"{a}/_quarantine", rule)] = int(n)
         return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "policy": self.policy.model_dump(),
+            "records": self.records.astype(str).to_dict("records"),
+            "quarantine": self.quarantine.astype({"line_number": int}).astype(object).to_dict("records"),
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> RetentionPlan:
+        rec_cols = ["authority", "feed", "record_key", "clock_date", "due_date", "rule"]
+        q_cols = ["authority", "feed", "delivery_id", "source_file", "line_number", "due_date"]
+        return cls(
+            date.fromisoformat(d["as_of"]),
+            RetentionPolicy.model_validate(d["policy"]),
+            pd.DataFrame(d["records"], columns=rec_cols),
+            pd.DataFrame(d["quarantine"], columns=q_cols),
+        )
 
 
 def _person_dob(spark: SparkSession, lake: Lake) -> DataFrame | None:
     """(authority, feed, record_key, person_dob_any): the dob most of the person's records give."""
-    pr, xref = lake.platform("person_record"), lake.platform("person_xref")
-    if not (is_delta(spark, pr) and is_delta(spark, xref)):
+    pr, xref = (
+        tables.read(spark, lake.platform("person_record")),
+        tables.read(spark, lake.platform("person_xref")),
+    )
+    if pr is None or xref is None:
         return None
     key = ["authority", "feed", "record_key"]
-    joined = (
-        spark.read.format("delta")
-        .load(pr)
-        .select(*key, "person_dob")
-        .join(spark.read.format("delta").load(xref).select(*key, "person_id"), key)
-    )
+    joined = pr.select(*key, "person_dob").join(xref.select(*key, "person_id"), key)
     counts = joined.where(F.col("person_dob").isNotNull()).groupBy("person_id", "person_dob").count()
     w = Window.partitionBy("person_id").orderBy(F.col("count").desc(), F.col("person_dob").desc())
     dob = (
@@ -178,55 +141,53 @@ def plan_retention(
     lake = Lake(lake_root)
     dobs = _person_dob(spark, lake)
     frames: list[pd.DataFrame] = []
-    for authority, feed, df in silver_tables(spark, lake, AUTHORITIES, FEEDS):
-        if FEEDS[feed].person_level:
-            if dobs is not None:
-                df = df.join(dobs, ["authority", "feed", "record_key"], "left")
+    for authority in AUTHORITIES:
+        for feed in FEEDS:
+            df = tables.read(spark, lake.silver(authority, feed))
+            if df is None:
+                continue
+            if FEEDS[feed].person_level:
+                if dobs is not None:
+                    df = df.join(dobs, ["authority", "feed", "record_key"], "left")
+                else:
+                    df = df.withColumn("person_dob_any", F.lit(None).cast("date"))
+                df = df.withColumn("dob", F.coalesce("person_dob", "person_dob_any"))
             else:
-                df = df.withColumn("person_dob_any", F.lit(None).cast("date"))
-            df = df.withColumn("dob", F.coalesce("person_dob", "person_dob_any"))
-        else:
-            df = df.withColumn("dob", F.lit(None).cast("date"))
-        due: pd.DataFrame = due_records(df, feed, policy, as_of=as_of).toPandas()
-        if len(due):
-            due.insert(0, "feed", feed)
-            due.insert(0, "authority", authority)
-            frames.append(due)
+                df = df.withColumn("dob", F.lit(None).cast("date"))
+            due: pd.DataFrame = due_records(df, feed, policy, as_of=as_of).toPandas()
+            if len(due):
+                due.insert(0, "feed", feed)
+                due.insert(0, "authority", authority)
+                frames.append(due)
     cols = ["authority", "feed", "record_key", "clock_date", "due_date", "rule"]
     records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     quarantine = _due_quarantine(spark, lake, policy, as_of=as_of)
     return RetentionPlan(as_of, policy, records[cols], quarantine)
 
 
+def _months_of(policy: RetentionPolicy) -> Any:
+    months = F.create_map(*[x for f in FEEDS for x in (F.lit(f), F.lit(12 * policy.years(f)))])
+    return F.coalesce(months[F.col("feed")], F.lit(12 * policy.default_years))
+
+
 def _due_quarantine(spark: SparkSession, lake: Lake, policy: RetentionPolicy, *, as_of: date) -> pd.DataFrame:
     cols = ["authority", "feed", "delivery_id", "source_file", "line_number", "due_date"]
-    if not is_delta(spark, lake.delivery_log):
+    log = tables.read(spark, lake.delivery_log)
+    if log is None:
         return pd.DataFrame(columns=cols)
-    extract = (
-        spark.read.format("delta")
-        .load(lake.delivery_log)
-        .groupBy("delivery_id")
-        .agg(F.max("extract_date").alias("extract_date"))
-    )
-    months = F.create_map(*[x for f in FEEDS for x in (F.lit(f), F.lit(12 * policy.years(f)))])
-    months_of = F.coalesce(months[F.col("feed")], F.lit(12 * policy.default_years))
+    extract = log.groupBy("delivery_id").agg(F.max("extract_date").alias("extract_date"))
     frames = []
     for authority in AUTHORITIES:
-        path = lake.quarantine(authority)
-        if not is_delta(spark, path):
+        q = tables.read(spark, lake.quarantine(authority))
+        if q is None:
             continue
-        q = (
-            spark.read.format("delta")
-            .load(path)
-            .join(extract, "delivery_id", "left")
-            .withColumn(
-                "due_date",
-                F.add_months(F.col("extract_date"), months_of),
-            )
+        due = (
+            q.join(extract, "delivery_id", "left")
+            .withColumn("due_date", F.add_months(F.col("extract_date"), _months_of(policy)))
             .where(F.col("due_date") <= F.lit(as_of))
             .select(F.lit(authority).alias("authority"), *cols[1:])
         )
-        pdf: pd.DataFrame = q.toPandas()
+        pdf: pd.DataFrame = due.toPandas()
         if len(pdf):
             frames.append(pdf)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
@@ -237,8 +198,20 @@ class RetentionResult:
     plan: RetentionPlan
     counts: dict[str, int] = field(default_factory=dict)
     files_removed: int = 0
+    landing_deliveries: int = 0
     gold_as_of: date | None = None
     run_id: str = ""
+    resumed: bool = False
+
+
+def _pending_path(lake: Lake) -> str:
+    return join(lake.root, "bronze", PLATFORM, PENDING)
+
+
+def pending(spark: SparkSession, lake_root: str) -> dict[str, Any] | None:
+    """The saved plan of a retention run that was started and not finished, if any."""
+    data = files.read_json(spark, _pending_path(Lake(lake_root)))
+    return data if isinstance(data, dict) else None
 
 
 def apply_retention(
@@ -250,24 +223,56 @@ def apply_retention(
     now: datetime,
     actor: str,
     plan: RetentionPlan | None = None,
+    landing_root: str | None = None,
+    rebuild_gold: RebuildGold | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> RetentionResult:
-    """Destroy everything ``plan_retention`` finds due, in every layer and its history; audit it."""
+    """Destroy everything ``plan_retention`` finds due, in every layer and its history; audit it;
+    or finish the pending run for the same ``as_of`` (module docstring)."""
+    say = on_progress or (lambda _m: None)
     lake = Lake(lake_root)
-    plan = plan or plan_retention(spark, lake_root, policy, as_of=as_of)
-    run_id = action_run_id("RETENTION", now, as_of.isoformat())
-    result = RetentionResult(plan, run_id=run_id)
-    touched: set[str] = set()
+    landing = landing_root or join(lake_root, "landing")
+    audit.require_intact(spark, lake_root)
+    data = pending(spark, lake_root)
+    if data is not None and data["plan"]["as_of"] != as_of.isoformat():
+        raise RuntimeError(
+            f"retention {data['run_id']} as of {data['plan']['as_of']} is not finished: run it again first"
+        )
+    resumed = data is not None
+    if data is None:
+        plan = plan or plan_retention(spark, lake_root, policy, as_of=as_of)
+        data = {
+            "run_id": audit.action_run_id("RETENTION", now, as_of.isoformat()),
+            "now": now.isoformat(),
+            "plan": plan.to_json(),
+            "landing": due_deliveries(spark, lake, landing, _months_of(policy), as_of),
+        }
+    lock = threading.Lock()
+
+    def save() -> None:
+        with lock:
+            files.write_text(spark, _pending_path(lake), json.dumps(data, sort_keys=True, default=str))
+
+    save()  # the commit point: from here on this retention run will be finished
+    plan = RetentionPlan.from_json(data["plan"])
+    policy, now = plan.policy, datetime.fromisoformat(data["now"])
+    result = RetentionResult(plan, run_id=data["run_id"], resumed=resumed)
+    touched: dict[str, int] = data.setdefault("rewritten", {})
+    say(f"retention {result.run_id}: {len(plan.records)} records due" + (" (resumed)" if resumed else ""))
 
     def drop(path: str, keys: pd.DataFrame, on: list[str], schema: str) -> None:
-        if keys.empty or not is_delta(spark, path):
+        df = tables.read(spark, path)
+        if keys.empty or df is None:
             return
-        kdf = spark.createDataFrame(keys[on].drop_duplicates(), schema)
-        table = spark.read.format("delta").load(path)
-        n = table.join(F.broadcast(kdf), on, "left_semi").count()
+        kdf = F.broadcast(spark.createDataFrame(keys[on].drop_duplicates(), schema))
+        n = df.join(kdf, on, "left_semi").count()
+        name = rel(lake_root, path)
         if n:
-            overwrite_without(spark, path, kdf, on)
-            result.counts[rel(lake_root, path)] = result.counts.get(rel(lake_root, path), 0) + n
-            touched.add(path)
+            with lock:
+                touched[f"{name}|{','.join(on)}"] = n
+            save()  # before the rewrite: a resume purges its history
+            rewrite(spark, path, df.join(kdf, on, "left_anti"))
+        say(f"tables: {name} ({n} rows)")
 
     recs = plan.records
     for (authority, feed), grp in recs.groupby(["authority", "feed"]):
@@ -283,12 +288,10 @@ def apply_retention(
         nodes = pd.DataFrame({"node": ["|".join(k) for k in person[key3].itertuples(index=False)]})
         for table in ("person_links", "linkage_report"):  # the report's borderline pairs
             for side in ("unique_id_l", "unique_id_r"):
-                drop(
-                    lake.platform(table),
-                    nodes.rename(columns={"node": side}),
-                    [side],
-                    f"{side} string",
-                )
+                path = lake.platform(table)
+                df = tables.read(spark, path)
+                if df is not None and side in df.columns:
+                    drop(path, nodes.rename(columns={"node": side}), [side], f"{side} string")
     qcols = ["delivery_id", "source_file", "line_number"]
     for authority, grp in plan.quarantine.groupby("authority"):
         drop(
@@ -298,40 +301,60 @@ def apply_retention(
             "delivery_id string, source_file string, line_number int",
         )
     # People left with no record at all leave the families too.
-    fam, xref = lake.platform("family_member"), lake.platform("person_xref")
-    if not person.empty and is_delta(spark, fam) and is_delta(spark, xref):
-        live = spark.read.format("delta").load(xref).select("person_id").distinct()
-        gone: pd.DataFrame = (
-            spark.read.format("delta")
-            .load(fam)
-            .select("person_id")
-            .distinct()
-            .join(live, "person_id", "left_anti")
-        ).toPandas()
-        drop(fam, gone, ["person_id"], "person_id string")
-    if touched:
-        result.gold_as_of = rebuild_gold(spark, lake_root, now=now, run_id=run_id)
-        gold = join(lake_root, "gold")
-        purge = set(touched) | {lake.platform(t) for t in REWRITTEN_BY_RUNS}
-        purge |= {
-            join(gold, a, t)
-            for a in AUTHORITIES
-            for t in ("family", "family_member", "headline_evidence", "child_timeline")
-        }
-        result.files_removed = purge_histories(spark, [p for p in purge if is_delta(spark, p)])
-    write_audit(
-        spark,
-        lake,
-        action="RETENTION",
-        subjects=[],
-        person_id=None,
-        rule=f"retention as of {as_of.isoformat()}: {policy.describe()}",
-        reason="retention schedule",
-        actor=actor,
-        counts=result.counts,
-        files_removed=result.files_removed,
-        now=now,
-        run_id=run_id,
-        detail={"as_of": as_of, "records_due": len(recs), "quarantined_lines_due": len(plan.quarantine)},
+    fam, xref = (
+        tables.read(spark, lake.platform("family_member")),
+        tables.read(spark, lake.platform("person_xref")),
     )
+    if not person.empty and fam is not None and xref is not None:
+        live = xref.select("person_id").distinct()
+        gone: pd.DataFrame = (
+            fam.select("person_id").distinct().join(live, "person_id", "left_anti").toPandas()
+        )
+        drop(lake.platform("family_member"), gone, ["person_id"], "person_id string")
+    fs = HadoopStorage(spark)
+    for delivery in data["landing"]:
+        fs.delete(join(landing, delivery))  # a settled delivery's files: its rows are in bronze
+    result.landing_deliveries = len(data["landing"])
+    say(f"landing: {len(data['landing'])} settled deliveries past their period removed")
+    for step, n in touched.items():
+        name = step.split("|")[0]
+        result.counts[name] = result.counts.get(name, 0) + int(n)
+    if touched and "gold_as_of" not in data:
+        data["gold_as_of"] = str(rebuild(spark, lake_root, rebuild_gold))
+        save()
+        say("gold: rebuilt")
+    ga = data.get("gold_as_of")
+    result.gold_as_of = date.fromisoformat(ga) if ga and ga != "None" else None
+    if touched and "files_removed" not in data:
+        purge = {join(lake_root, t) for t in result.counts} | {lake.platform(t) for t in REWRITTEN_BY_RUNS}
+        purge |= set(delta_tables(spark, join(lake_root, "gold")))
+        say(f"history: purging {len(purge)} tables")
+        data["files_removed"] = purge_histories(spark, purge)
+        save()
+        say("history: purged")
+    result.files_removed = int(data.get("files_removed", 0))
+    if not audit.has_run(spark, lake_root, result.run_id):
+        audit.append(
+            spark,
+            lake,
+            action="RETENTION",
+            subjects=[],
+            person_id=None,
+            rule=f"retention as of {as_of.isoformat()}: {policy.describe()}",
+            reason="retention schedule",
+            actor=actor,
+            counts=result.counts,
+            files_removed=result.files_removed,
+            now=now,
+            run_id=result.run_id,
+            detail={
+                "as_of": as_of,
+                "records_due": len(recs),
+                "quarantined_lines_due": len(plan.quarantine),
+                "landing_deliveries_removed": len(data["landing"]),
+            },
+        )
+    say("audit: done")
+    files.delete(spark, _pending_path(lake))  # the plan holds record keys: it goes last
+    say("retention: finished")
     return result

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 IDENTIFIER_KINDS = ("nhs", "upn", "nino")
 
@@ -140,3 +141,22 @@ def _conflict(a: _Group, b: _Group, *, by_identifier: bool) -> str | None:
                 if not dobs_compatible(x, y):
                     return "incompatible dates of birth"
     return None
+
+
+ROSTER_FEEDS = ("housing", "early_help")
+
+
+def record_nodes(records: Iterable[tuple[str, str, str, str, Any, Any, Any, Any]]) -> list[Node]:
+    """Nodes from (unique_id, authority, feed, record_key, nhs, upn, nino, dob ISO string) rows, as
+    the model prepares them: a record of a housing case or an early help family case is a slot of
+    that household roster (its key without the last part, and the last part)."""
+    out = []
+    for uid, authority, feed, record_key, nhs, upn, nino, dob in records:
+        ids = {k: v for k, v in (("nhs", nhs), ("upn", upn), ("nino", nino)) if isinstance(v, str)}
+        roster = None
+        if feed in ROSTER_FEEDS:
+            head, _, slot = record_key.rpartition("|")
+            roster = (f"{authority}|{feed}|{head}", slot)
+        born = date.fromisoformat(dob[:10]) if isinstance(dob, str) else None
+        out.append(Node(uid, ids, born, roster))
+    return out

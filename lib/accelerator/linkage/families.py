@@ -12,6 +12,10 @@ A person's latest known address is the address on their latest record (event dat
 authority whose delivery holds the most recent of its members' latest addresses (ties: the later
 delivery, then the authority code); a family with no address takes its members' latest record.
 Family ids are carried forward from the previous run by overlap of members, like person ids.
+
+Commit point: ``silver/_platform/family_member``, this ``as_of``'s rows replaced in one commit. A
+run killed before it leaves the earlier families; the next run computes them again from the same
+registry. Run again for the same ``as_of``, ids carry forward from the run's own rows, unchanged.
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from accelerator.config import RunContext, Settings
+from accelerator.io import tables
 from accelerator.io.lake import Lake
 from accelerator.linkage.ids import IdChange, carry_forward
-from accelerator.linkage.people import _read, write_table
 
 
 def person_facts(records: DataFrame, xref: DataFrame, *, as_of: date) -> DataFrame:
@@ -160,8 +164,8 @@ def family_authorities(facts: pd.DataFrame, clusters: dict[str, list[str]]) -> d
 
 def run_families(spark: SparkSession, settings: Settings, ctx: RunContext) -> FamilyResult:
     lake = Lake(settings.lake_root)
-    records = _read(spark, lake.platform("person_record"))
-    xref = _read(spark, lake.platform("person_xref"))
+    records = tables.read(spark, lake.platform("person_record"))
+    xref = tables.read(spark, lake.platform("person_xref"))
     result = FamilyResult()
     if records is None or xref is None:
         return result
@@ -169,7 +173,7 @@ def run_families(spark: SparkSession, settings: Settings, ctx: RunContext) -> Fa
     groups: pd.DataFrame = household_groups(records, xref, as_of=ctx.as_of).toPandas()
     clusters = group_families(facts, groups)
     previous: dict[str, str] = {}
-    old = _read(spark, lake.platform("family_member"))
+    old = tables.read(spark, lake.platform("family_member"))
     if old is not None:
         last = old.agg(F.max("as_of").alias("m")).collect()[0]["m"]
         for r in old.where(F.col("as_of") == F.lit(last)).select("person_id", "family_id").collect():
@@ -180,13 +184,10 @@ def run_families(spark: SparkSession, settings: Settings, ctx: RunContext) -> Fa
         (assignment[m], m, authority[ckey], ctx.as_of) for ckey, members in clusters.items() for m in members
     ]
     df = spark.createDataFrame(rows, "family_id string, person_id string, authority string, as_of date")
-    path = lake.platform("family_member")
-    if old is None:
-        write_table(df, path, stats=("authority", "as_of"))
-    else:
-        df.write.format("delta").mode("overwrite").option(
-            "replaceWhere", f"as_of = '{ctx.as_of.isoformat()}'"
-        ).save(path)
+    # The commit point: this as_of's families replaced in one commit (other as_of's stay).
+    tables.replace_where(
+        df, lake.platform("family_member"), F.col("as_of") == F.lit(ctx.as_of), stats=("authority", "as_of")
+    )
     result.families = len(clusters)
     result.people = len(rows)
     sizes: dict[int, int] = defaultdict(int)

@@ -10,70 +10,38 @@ Tables (``silver/_platform/``):
 - ``person_id_changes``: MERGE / SPLIT / NEW per run, with evidence; ``person_id_redirects``:
   retired id → surviving id.
 - ``linkage_models``: the Splink model JSON of each training, versioned with the run.
-- ``linkage_report``: the run's linkage report, appended (``report.py``): links by rule, match
-  weights, cluster sizes, largest clusters, id churn, refused merges, borderline pairs to review.
+- ``linkage_report``: the run's linkage report (``report.py``): links by rule, match weights,
+  cluster sizes, largest clusters, id churn, refused merges, borderline pairs to review.
 
 A run re-scores only new or changed records (against everything, and among themselves), keeps the
 stored links between unchanged records, and clusters the union: clustering is order-independent,
 so the result is the one a full re-run with the same model gives.
+
+The stage in three parts: :func:`read_inputs`, the transforms below (signatures, changed records,
+kept links, edges; scoring and clustering in ``model.py`` and ``cluster.py``) and
+``publish.publish_people`` (the writes in order; its docstring states the commit point).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from accelerator.config import RunContext, Settings
-from accelerator.io.delta import BASE_PROPERTIES, is_delta
+from accelerator.io import tables
 from accelerator.io.lake import Lake
 from accelerator.linkage import model as M
 from accelerator.linkage import report as R
 from accelerator.linkage.cluster import Clustering, Edge, Node, cluster
 from accelerator.linkage.ids import IdChange, carry_forward
+from accelerator.linkage.publish import PeopleOutput, append_model, publish_people, xref_frame
 
 STORE_MIN_WEIGHT = 0.0
 ROSTER_FEEDS = ("housing", "early_help")
-
-
-def write_table(df: DataFrame, path: str, *, stats: Iterable[str], mode: str = "overwrite") -> None:
-    """Overwrite (or append to) a platform table with our base properties and restricted stats."""
-    writer = df.write.format("delta").mode(mode)
-    if mode == "overwrite":
-        writer = writer.option("overwriteSchema", "true")
-    for k, v in {**BASE_PROPERTIES, "delta.dataSkippingStatsColumns": ",".join(stats)}.items():
-        writer = writer.option(k, v)
-    writer.save(path)
-
-
-def _read(spark: SparkSession, path: str) -> DataFrame | None:
-    return spark.read.format("delta").load(path) if is_delta(spark, path) else None
-
-
-def signature(prepared: DataFrame) -> DataFrame:
-    cols = [c for c in M.PREPARED_COLUMNS if c not in ("unique_id", "is_new", "id_label")]
-    sig = F.sha2(
-        F.concat_ws("\u001f", *[F.coalesce(F.col(c).cast("string"), F.lit("\u0000")) for c in cols]), 256
-    )
-    return prepared.select("unique_id", sig.alias("signature"))
-
-
-def _nodes(pdf: pd.DataFrame) -> list[Node]:
-    nodes = []
-    for r in pdf.itertuples(index=False):
-        ids = {k: v for k, v in (("nhs", r.nhs), ("upn", r.upn), ("nino", r.nino)) if isinstance(v, str)}
-        roster = None
-        if r.feed in ROSTER_FEEDS:
-            head, _, slot = r.record_key.rpartition("|")
-            roster = (f"{r.authority}|{r.feed}|{head}", slot)
-        dob = pd.Timestamp(r.dob).date() if isinstance(r.dob, str) else None
-        nodes.append(Node(r.unique_id, ids, dob, roster))
-    return nodes
 
 
 @dataclass
@@ -96,216 +64,278 @@ class LinkageResult:
         return self.changed_existing_records / self.existing_records if self.existing_records else 0.0
 
 
+# ------------------------------------------------------------------------------------------ read
+
+
+@dataclass(frozen=True)
+class PeopleInputs:
+    """What the stage reads. ``base_version`` is the version of ``person_xref`` it starts from
+    (-1 when there is none): the publish replaces what an interrupted run from the same base wrote."""
+
+    records: DataFrame
+    old_xref: DataFrame | None
+    model_json: str | None
+    stored_links: DataFrame | None
+    redirects: DataFrame | None
+    base_version: int
+
+
+def latest_model(spark: SparkSession, lake: Lake) -> str | None:
+    """The JSON of the latest trained model (the one the next run scores with), if any."""
+    models = tables.read(spark, lake.platform("linkage_models"))
+    latest = models.orderBy(F.col("trained_at").desc()).select("model_json").first() if models else None
+    return None if latest is None else str(latest[0])
+
+
+def link_threshold(spark: SparkSession, settings: Settings) -> float:
+    """The match weight at or over which records link: ``Settings.match_weight_threshold`` when
+    set, else the latest model's own (``model.match_threshold``; 2 before any model is trained)."""
+    model_json = latest_model(spark, Lake(settings.lake_root))
+    if model_json is None:
+        override = settings.match_weight_threshold
+        return float(override) if override is not None else M.LINK_WEIGHT
+    return M.threshold_for(model_json, settings.match_weight_threshold)
+
+
+def read_inputs(spark: SparkSession, lake: Lake, *, retrain: bool = False) -> PeopleInputs | None:
+    records = tables.read(spark, lake.platform("person_record"))
+    if records is None:
+        return None
+    model_json = None if retrain else latest_model(spark, lake)
+    base = tables.version(spark, lake.platform("person_xref"))
+    return PeopleInputs(
+        records=records,
+        old_xref=tables.read(spark, lake.platform("person_xref")),
+        model_json=model_json,
+        stored_links=tables.read(spark, lake.platform("person_links")),
+        redirects=tables.read(spark, lake.platform("person_id_redirects")),
+        base_version=-1 if base is None else base,
+    )
+
+
+# ------------------------------------------------------------------------------------ transforms
+
+
+def node_key_col() -> Column:
+    """A record's node key (``model.node_key``) from its authority, feed and record_key columns."""
+    key: Column = M.node_key(F.col("authority"), F.col("feed"), F.col("record_key"))
+    return key
+
+
+def signature(prepared: DataFrame) -> DataFrame:
+    """(unique_id, signature): a hash of every compared value; a record whose signature changed
+    is scored again."""
+    cols = [c for c in M.PREPARED_COLUMNS if c not in ("unique_id", "is_new", "id_label")]
+    sig = F.sha2(
+        F.concat_ws("\u001f", *[F.coalesce(F.col(c).cast("string"), F.lit("\u0000")) for c in cols]), 256
+    )
+    return prepared.select("unique_id", sig.alias("signature"))
+
+
+def changed_records(sigs: DataFrame, old_xref: DataFrame | None) -> DataFrame:
+    """(unique_id) of the records that are new or whose signature differs from the registry's."""
+    if old_xref is None:
+        return sigs.select("unique_id")
+    old = old_xref.select(node_key_col().alias("unique_id"), F.col("signature").alias("old_signature"))
+    return (
+        sigs.join(old, "unique_id", "left")
+        .where(F.col("old_signature").isNull() | (F.col("old_signature") != F.col("signature")))
+        .select("unique_id")
+    )
+
+
+def unchanged(
+    spark: SparkSession,
+    lake: Lake,
+    inputs: PeopleInputs,
+    rescored: set[str],
+    records: int,
+    settings: Settings,
+) -> bool:
+    """Whether a run would change nothing: no record to score again, none gone from the registry,
+    and the latest run linked at the threshold this one would."""
+    if rescored or inputs.old_xref is None or inputs.model_json is None or inputs.old_xref.count() != records:
+        return False
+    report = tables.read(spark, lake.platform("linkage_report"))
+    if report is None:
+        return False
+    latest = (
+        report.where((F.col("section") == "summary") & (F.col("item") == "match_weight_threshold"))
+        .orderBy(F.col("base_version").desc() if "base_version" in report.columns else F.col("run_id").desc())
+        .select("value")
+        .first()
+    )
+    threshold = M.threshold_for(inputs.model_json, settings.match_weight_threshold)
+    return latest is not None and latest[0] is not None and abs(float(latest[0]) - threshold) < 1e-9
+
+
+def nodes(records: pd.DataFrame) -> list[Node]:
+    """Clustering nodes: identifiers, date of birth and roster slot of each record."""
+    out = []
+    for r in records.itertuples(index=False):
+        ids = {k: v for k, v in (("nhs", r.nhs), ("upn", r.upn), ("nino", r.nino)) if isinstance(v, str)}
+        roster = None
+        if r.feed in ROSTER_FEEDS:
+            head, _, slot = r.record_key.rpartition("|")
+            roster = (f"{r.authority}|{r.feed}|{head}", slot)
+        dob = pd.Timestamp(r.dob).date() if isinstance(r.dob, str) else None
+        out.append(Node(r.unique_id, ids, dob, roster))
+    return out
+
+
+def stored_links(stored: DataFrame | None) -> pd.DataFrame:
+    """The links an earlier run stored, with every link column (null where an older run kept none)."""
+    if stored is None:
+        return pd.DataFrame(columns=list(M.LINK_COLUMNS))
+    return stored.select(
+        *[
+            F.col(c) if c in stored.columns else F.lit(None).cast(M.LINK_TYPES[c]).alias(c)
+            for c in M.LINK_COLUMNS
+        ]
+    ).toPandas()
+
+
+def all_links(old: pd.DataFrame, scored: pd.DataFrame, current: set[str], rescored: set[str]) -> pd.DataFrame:
+    """The stored links between records that are still present and were not scored again, plus
+    this run's scored pairs (a pair scored now replaces its stored version)."""
+    ok = (
+        old["unique_id_l"].isin(current)
+        & old["unique_id_r"].isin(current)
+        & ~old["unique_id_l"].isin(rescored)
+        & ~old["unique_id_r"].isin(rescored)
+    )
+    parts = [f for f in (old[ok], scored) if len(f)]
+    links = pd.concat(parts, ignore_index=True) if parts else scored
+    return links.drop_duplicates(subset=["unique_id_l", "unique_id_r"], keep="last")
+
+
+def edges(links: pd.DataFrame, threshold: float) -> list[Edge]:
+    """Pairs at or over the match threshold, as clustering edges."""
+    pairs = links[["unique_id_l", "unique_id_r", "match_weight", "by_identifier"]]
+    return [
+        Edge(a, b, float(w), bool(i)) for a, b, w, i in pairs.itertuples(index=False) if float(w) >= threshold
+    ]
+
+
+def previous_ids(old_xref: DataFrame | None) -> dict[str, str]:
+    """Node key → person id in the registry (small: one row per record)."""
+    if old_xref is None:
+        return {}
+    return {r.k: r.person_id for r in old_xref.select(node_key_col().alias("k"), "person_id").collect()}
+
+
+def retired_ids(redirects: DataFrame | None) -> set[str]:
+    return set() if redirects is None else {r.retired_id for r in redirects.select("retired_id").collect()}
+
+
+# ------------------------------------------------------------------------------------ the stage
+
+
+def _score(
+    prepared: DataFrame,
+    model_json: str,
+    settings: Settings,
+    spark: SparkSession,
+    *,
+    rescored: Iterable[str],
+    full: bool,
+    secret: str,
+) -> pd.DataFrame:
+    if not list(rescored):
+        return pd.DataFrame(columns=list(M.LINK_COLUMNS))
+    return M.score(
+        prepared,
+        model_json,
+        backend=settings.linkage_backend,
+        spark=spark,
+        min_weight=STORE_MIN_WEIGHT,
+        incremental=not full,
+        secret=secret,
+    )
+
+
 def run_people(
     spark: SparkSession, settings: Settings, ctx: RunContext, *, retrain: bool = False
 ) -> LinkageResult:
     lake = Lake(settings.lake_root)
-    records = _read(spark, lake.platform("person_record"))
-    result = LinkageResult()
-    if records is None:
-        return result
-    prepared_all = M.prepare(records).cache()
-    sigs = signature(prepared_all)
-    old_xref = _read(spark, lake.platform("person_xref"))
-    models = _read(spark, lake.platform("linkage_models"))
-    model_json: str | None = None
-    if models is not None and not retrain:
-        latest = models.orderBy(F.col("trained_at").desc()).first()
-        model_json = latest.model_json if latest else None
-    full = old_xref is None or model_json is None
-    if full:
-        new_keys = sigs.select("unique_id")
-    else:
-        assert old_xref is not None
-        old_sigs = old_xref.select(
-            node_key_col(old_xref).alias("unique_id"), F.col("signature").alias("old_signature")
-        )
-        new_keys = (
-            sigs.join(old_sigs, "unique_id", "left")
-            .where(F.col("old_signature").isNull() | (F.col("old_signature") != F.col("signature")))
-            .select("unique_id")
-        )
-    new_keys = new_keys.cache()
-    prepared = M.prepare(records, new_keys=new_keys)
-    pdf: pd.DataFrame = prepared_all.select(
-        "unique_id", "authority", "feed", "record_key", "nhs", "upn", "nino", "dob"
-    ).toPandas()
-    result.records = len(pdf)
-    if model_json is None:
-        model_json = M.train(prepared_all, backend=settings.linkage_backend, spark=spark)
-        result.trained = True
-        import json as _json
-
-        version = f"{M.MODEL_VERSION}@{ctx.run_id}"
-        row = [(version, ctx.run_id, ctx.started_at, result.records, model_json)]
-        schema = "model_version string, run_id string, trained_at timestamp, records long, model_json string"
-        write_table(
-            spark.createDataFrame(row, schema),
-            lake.platform("linkage_models"),
-            stats=("run_id",),
-            mode="append",
-        )
-        del _json
-    result.model_version = f"{M.MODEL_VERSION}"
-    new_set = {r.unique_id for r in new_keys.collect()}
-    result.scored_records = len(new_set)
-    scored = (
-        M.score(
-            prepared,
-            model_json,
-            backend=settings.linkage_backend,
-            spark=spark,
-            min_weight=STORE_MIN_WEIGHT,
-            incremental=not full,
-        )
-        if new_set
-        else pd.DataFrame(columns=list(M.LINK_COLUMNS))
-    )
-    result.new_pairs = len(scored)
-    stored = _read(spark, lake.platform("person_links"))
-    keep = pd.DataFrame(columns=scored.columns)
-    if stored is not None and not full:
-        current = set(pdf["unique_id"])
-        # links stored before the rule and evidence were kept have them null
-        old: pd.DataFrame = stored.select(
-            *[
-                F.col(c) if c in stored.columns else F.lit(None).cast(M.LINK_TYPES[c]).alias(c)
-                for c in M.LINK_COLUMNS
-            ]
+    inputs = read_inputs(spark, lake, retrain=retrain)
+    result = LinkageResult(model_version=M.MODEL_VERSION)
+    if inputs is None:
+        return LinkageResult()
+    prepared_all = M.prepare(inputs.records).cache()
+    new_keys: DataFrame | None = None
+    try:
+        sigs = signature(prepared_all)
+        full = inputs.old_xref is None or inputs.model_json is None
+        new_keys = (sigs.select("unique_id") if full else changed_records(sigs, inputs.old_xref)).cache()
+        rescored = {r.unique_id for r in new_keys.collect()}
+        records: pd.DataFrame = prepared_all.select(
+            "unique_id", "authority", "feed", "record_key", "nhs", "upn", "nino", "dob"
         ).toPandas()
-        ok = (
-            old["unique_id_l"].isin(current)
-            & old["unique_id_r"].isin(current)
-            & ~old["unique_id_l"].isin(new_set)
-            & ~old["unique_id_r"].isin(new_set)
+        result.records = len(records)
+        if not full and unchanged(spark, lake, inputs, rescored, len(records), settings):
+            # Nothing new, changed or gone, the same model and threshold: the registry stands as it
+            # is, and nothing is written (a quiet night, or the rerun after a kill past this stage).
+            assert inputs.old_xref is not None
+            result.people = inputs.old_xref.select("person_id").distinct().count()
+            result.existing_records = len(records)
+            return result
+        model_json = inputs.model_json
+        key = M.linkage_key(settings.linkage_secret, environment=settings.environment)
+        if model_json is None:
+            model_json = M.train(prepared_all, backend=settings.linkage_backend, spark=spark, secret=key)
+            result.trained = True
+            row = (f"{M.MODEL_VERSION}@{ctx.run_id}", ctx.run_id, ctx.started_at, result.records, model_json)
+            append_model(spark, lake, row)
+        prepared = M.prepare(inputs.records, new_keys=new_keys)
+        scored = _score(prepared, model_json, settings, spark, rescored=rescored, full=full, secret=key)
+        result.scored_records, result.new_pairs = len(rescored), len(scored)
+        old = stored_links(inputs.stored_links) if not full else pd.DataFrame(columns=scored.columns)
+        links = all_links(old, scored, set(records["unique_id"]), rescored)
+        threshold = M.threshold_for(model_json, settings.match_weight_threshold)
+        linked = edges(links, threshold)
+        result.links = len(linked)
+        result.clustering = cluster(nodes(records), linked, max_size=settings.max_cluster_size)
+        previous = previous_ids(inputs.old_xref)
+        assignment, retired, changes = carry_forward(
+            result.clustering.clusters(), previous, prefix="P", ever_used=retired_ids(inputs.redirects)
         )
-        keep = old[ok]
-    parts = [f for f in (keep, scored) if len(f)]
-    links = pd.concat(parts, ignore_index=True) if parts else scored
-    links = links.drop_duplicates(subset=["unique_id_l", "unique_id_r"], keep="last")
-    pairs = links[["unique_id_l", "unique_id_r", "match_weight", "by_identifier"]]
-    edges = [
-        Edge(a, b, float(w), bool(i))
-        for a, b, w, i in pairs.itertuples(index=False)
-        if float(w) >= settings.match_weight_threshold
-    ]
-    result.links = len(edges)
-    clustering = cluster(_nodes(pdf), edges, max_size=settings.max_cluster_size)
-    result.clustering = clustering
-    previous: dict[str, str] = {}
-    ever: set[str] = set()
-    if old_xref is not None:
-        for r in old_xref.select(node_key_col(old_xref).alias("k"), "person_id").collect():
-            previous[r.k] = r.person_id
-    redirects_old = _read(spark, lake.platform("person_id_redirects"))
-    if redirects_old is not None:
-        ever |= {r.retired_id for r in redirects_old.select("retired_id").collect()}
-    assignment, retired, changes = carry_forward(clustering.clusters(), previous, prefix="P", ever_used=ever)
-    result.changes = changes
-    result.people = len(set(assignment.values()))
-    result.changed_existing_records = sum(
-        1 for k, v in previous.items() if k in assignment and assignment[k] != v
-    )
-    result.existing_records = sum(1 for k in previous if k in assignment)
-    _publish(spark, lake, ctx, pdf, assignment, sigs, links, retired, changes)
-    write_report(spark, lake, settings, ctx, result, model_json, pdf, links, assignment)
-    prepared_all.unpersist()
-    new_keys.unpersist()
+        result.changes = changes
+        result.people = len(set(assignment.values()))
+        result.changed_existing_records = sum(
+            1 for k, v in previous.items() if k in assignment and assignment[k] != v
+        )
+        result.existing_records = sum(1 for k in previous if k in assignment)
+        report = R.build(
+            R.ReportInputs(
+                run_id=ctx.run_id,
+                model_version=result.model_version,
+                model_json=model_json,
+                threshold=threshold,
+                records=records[["unique_id", "authority", "feed", "dob"]],
+                links=links,
+                assignment=assignment,
+                clustering=result.clustering,
+                changes=changes,
+                scored_records=result.scored_records,
+                new_pairs=result.new_pairs,
+                changed_existing_records=result.changed_existing_records,
+                previous_records=result.existing_records,
+            ),
+            comparisons=M.COMPARISONS,
+        )
+        out = PeopleOutput(
+            run_id=ctx.run_id,
+            base_version=inputs.base_version,
+            xref=xref_frame(spark, records, assignment, sigs, ctx.run_id),
+            links=links,
+            changes=changes,
+            retired=retired,
+            report=report,
+        )
+        publish_people(spark, lake, out, R.SCHEMA)
+    finally:
+        prepared_all.unpersist()
+        if new_keys is not None:
+            new_keys.unpersist()
     return result
-
-
-def write_report(
-    spark: SparkSession,
-    lake: Lake,
-    settings: Settings,
-    ctx: RunContext,
-    result: LinkageResult,
-    model_json: str,
-    pdf: pd.DataFrame,
-    links: pd.DataFrame,
-    assignment: dict[str, str],
-) -> None:
-    """Append this run's rows to ``silver/_platform/linkage_report`` (see ``report.py``)."""
-    assert result.clustering is not None
-    inputs = R.ReportInputs(
-        run_id=ctx.run_id,
-        model_version=result.model_version,
-        model_json=model_json,
-        threshold=settings.match_weight_threshold,
-        records=pdf[["unique_id", "authority", "feed", "dob"]],
-        links=links,
-        assignment=assignment,
-        clustering=result.clustering,
-        changes=result.changes,
-        scored_records=result.scored_records,
-        new_pairs=result.new_pairs,
-        changed_existing_records=result.changed_existing_records,
-        previous_records=result.existing_records,
-    )
-    rows = R.build(inputs, comparisons=M.COMPARISONS)
-    write_table(
-        spark.createDataFrame(rows, R.SCHEMA),
-        lake.platform("linkage_report"),
-        stats=("run_id", "section"),
-        mode="append",
-    )
-
-
-def node_key_col(xref: DataFrame) -> Any:
-    return M.node_key(F.col("authority"), F.col("feed"), F.col("record_key"))
-
-
-def _publish(
-    spark: SparkSession,
-    lake: Lake,
-    ctx: RunContext,
-    pdf: pd.DataFrame,
-    assignment: dict[str, str],
-    sigs: DataFrame,
-    links: pd.DataFrame,
-    retired: dict[str, str],
-    changes: list[IdChange],
-) -> None:
-    xref = pdf[["unique_id", "feed", "authority", "record_key"]].copy()
-    xref["person_id"] = xref["unique_id"].map(assignment)
-    xref_df = (
-        spark.createDataFrame(
-            xref,
-            "unique_id string, feed string, authority string, record_key string, person_id string",
-        )
-        .join(sigs, "unique_id")
-        .drop("unique_id")
-        .withColumn("run_id", F.lit(ctx.run_id))
-    )
-    write_table(xref_df, lake.platform("person_xref"), stats=("feed", "authority", "run_id"))
-    floats = {c: float for c in M.LINK_COLUMNS if M.LINK_TYPES[c] == "double"}
-    links_df = spark.createDataFrame(
-        links[list(M.LINK_COLUMNS)].astype({**floats, "by_identifier": bool}),
-        ", ".join(f"{c} {M.LINK_TYPES[c]}" for c in M.LINK_COLUMNS),
-    ).withColumn("run_id", F.lit(ctx.run_id))
-    write_table(links_df, lake.platform("person_links"), stats=("run_id", "match_weight"))
-    if changes:
-        rows = [(ctx.run_id, c.change, list(c.old_ids), c.new_id, c.records) for c in changes]
-        schema = T.StructType(
-            [
-                T.StructField("run_id", T.StringType()),
-                T.StructField("change", T.StringType()),
-                T.StructField("old_ids", T.ArrayType(T.StringType())),
-                T.StructField("new_id", T.StringType()),
-                T.StructField("records", T.LongType()),
-            ]
-        )
-        write_table(
-            spark.createDataFrame(rows, schema),
-            lake.platform("person_id_changes"),
-            stats=("run_id", "change"),
-            mode="append",
-        )
-    if retired:
-        rows2 = [(old, new, ctx.run_id) for old, new in sorted(retired.items())]
-        write_table(
-            spark.createDataFrame(rows2, "retired_id string, survivor_id string, run_id string"),
-            lake.platform("person_id_redirects"),
-            stats=("run_id",),
-            mode="append",
-        )

@@ -26,8 +26,9 @@ borderline_pairs    rank 1..N; ``unique_id_l``,   value: match weight; detail: l
 
 Borderline pairs are a sample for clerical review: pairs within ``band`` of the threshold, half
 from below it and half from at or above it, chosen by a hash of the run and the pair (the same
-run gives the same sample; the next run gives another). Their evidence names each comparison's
-level as the model labels it, from the comparison's match weight.
+run gives the same sample; the next run gives another). A side with too few pairs in the band is
+topped up with its nearest pairs beyond it, so a clean population still shows its closest calls.
+Their evidence names each comparison's level as the model labels it, from its match weight.
 
 The report holds no names, dates of birth or identifiers. Record-level rows carry the linkage
 keys (``unique_id_l`` / ``unique_id_r``, ``person_id``) in their own columns, so erasure and
@@ -250,13 +251,8 @@ def build(
         add("refused_merges", reason, count=n)
 
     levels = model_levels(x.model_json)
-    near = links[(links["match_weight"] - x.threshold).abs() <= band]
-    if len(near):
-        pairs = zip(near["unique_id_l"], near["unique_id_r"], strict=True)
-        near = near.assign(_h=[_pair_hash(x.run_id, a, b) for a, b in pairs])
-        below = near[near["match_weight"] < x.threshold].sort_values("_h").head(sample // 2)
-        above = near[near["match_weight"] >= x.threshold].sort_values("_h").head(sample - len(below))
-        picked = pd.concat([below, above]).sort_values("match_weight", kind="mergesort")
+    if len(links) and sample > 0:
+        picked = _borderline(links, x.run_id, x.threshold, band=band, sample=sample)
         for rank, r in enumerate(picked.to_dict("records"), start=1):
             pl, pr = x.assignment.get(r["unique_id_l"]), x.assignment.get(r["unique_id_r"])
             evidence = {
@@ -287,6 +283,28 @@ def build(
             )
     out = pd.DataFrame(rows, columns=COLUMNS)
     return out.astype({"rank": "Int32", "count": "Int64", "value": "float64"})
+
+
+def _borderline(
+    links: pd.DataFrame, run_id: str, threshold: float, *, band: float, sample: int
+) -> pd.DataFrame:
+    """Up to ``sample`` stored pairs for review, half under the threshold and the rest at or over
+    it. On each side: a sample by hash of the pairs within ``band`` of the threshold, topped up with
+    the nearest pairs beyond the band when the band holds too few (a clean population may have no
+    pair within 2 of the threshold: the reviewer then sees the closest calls there are)."""
+    pairs = zip(links["unique_id_l"], links["unique_id_r"], strict=True)
+    scored = links.assign(
+        _h=[_pair_hash(run_id, a, b) for a, b in pairs], _d=(links["match_weight"] - threshold).abs()
+    )
+
+    def side(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+        inside = frame[frame["_d"] <= band].sort_values("_h")
+        beyond = frame[frame["_d"] > band].sort_values(["_d", "_h"], kind="mergesort")
+        return pd.concat([inside, beyond]).head(n)
+
+    below = side(scored[scored["match_weight"] < threshold], sample // 2)
+    above = side(scored[scored["match_weight"] >= threshold], sample - len(below))
+    return pd.concat([below, above]).sort_values("match_weight", kind="mergesort")
 
 
 def _true(flags: pd.Series) -> int:

@@ -3,19 +3,21 @@
 ``silver/_platform/dq_metrics`` in long form, one row per (delivery, metric, column): null counts
 and rates per delivered column, counts of each flagged issue (invalid identifiers, bad dates, dates
 of birth after the extract date, end dates before start dates, unknown codes), and from the
-delivery log the rows quarantined, the encoding and the date format each file used.
+delivery log the rows quarantined (in all, and per reason code), the encoding, the lines read as
+Windows-1252 and the date format each file used, and for a REJECTED delivery its reason code
+(``rejected``), so that every bronze reason code reaches the partner scorecards.
 """
 
 from __future__ import annotations
 
 import json
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from accelerator.feeds import FEEDS
-from accelerator.io.delta import col
+from accelerator.io.tables import column as col
 
 METRICS_SCHEMA = T.StructType(
     [
@@ -101,14 +103,34 @@ _PROFILE = T.ArrayType(
             T.StructField("date_formats", T.MapType(T.StringType(), T.LongType())),
             T.StructField("missing_columns", T.ArrayType(T.StringType())),
             T.StructField("extra_columns", T.ArrayType(T.StringType())),
+            T.StructField("lines_cp1252", T.LongType()),
+            T.StructField("quarantined", T.MapType(T.StringType(), T.LongType())),
         ]
     )
 )
 
 
+def _reason_code(log: DataFrame) -> Column:
+    """The log's reason code; a log created before that column has it at the start of reason."""
+    prefix = F.split("reason", ":").getItem(0)
+    return F.coalesce(F.col("reason_code"), prefix) if "reason_code" in log.columns else prefix
+
+
 def log_metrics(log: DataFrame, run_id: str) -> DataFrame:
-    """Quarantine counts and file profiles (encoding, line endings, date formats, missing and
-    extra columns) from the delivery log rows of the deliveries applied in this run."""
+    """Quarantine counts (in all and per reason code) and file profiles (encoding, lines read as
+    Windows-1252, line endings, date formats, missing and extra columns) of the LOADED delivery
+    log rows given, and ``rejected`` with its reason code for the REJECTED ones."""
+    rejected = log.where(F.col("status") == "REJECTED").select(
+        "authority",
+        "feed",
+        "delivery_id",
+        "extract_date",
+        F.lit("rejected").alias("metric"),
+        _reason_code(log).alias("column"),
+        F.lit(1).cast("long").alias("count"),
+        F.lit(None).cast("double").alias("rate"),
+    )
+    log = log.where(F.col("status") == "LOADED")
     base = log.select(
         "authority",
         "feed",
@@ -185,8 +207,41 @@ def log_metrics(log: DataFrame, run_id: str) -> DataFrame:
         F.lit(1).cast("long").alias("count"),
         F.lit(None).cast("double").alias("rate"),
     )
+    cp1252 = files.select(
+        "authority",
+        "feed",
+        "delivery_id",
+        "extract_date",
+        F.lit("lines_cp1252").alias("metric"),
+        F.col("f.name").alias("column"),
+        F.coalesce(F.col("f.lines_cp1252"), F.lit(0)).cast("long").alias("count"),
+        F.lit(None).cast("double").alias("rate"),
+    )
+    by_reason = (
+        files.select(
+            "authority",
+            "feed",
+            "delivery_id",
+            "extract_date",
+            F.explode("f.quarantined").alias("column", "count"),
+        )
+        .groupBy("authority", "feed", "delivery_id", "extract_date", "column")
+        .agg(F.sum("count").cast("long").alias("count"))
+        .join(base.select("delivery_id", "rows_in_files"), "delivery_id")
+        .select(
+            "authority",
+            "feed",
+            "delivery_id",
+            "extract_date",
+            F.lit("quarantined").alias("metric"),
+            "column",
+            "count",
+            (F.col("count") / F.col("rows_in_files")).alias("rate"),
+        )
+    )
     out = quarantined.unionByName(encoding).unionByName(endings).unionByName(formats)
-    out = out.unionByName(missing).unionByName(extra)
+    out = out.unionByName(missing).unionByName(extra).unionByName(cp1252).unionByName(by_reason)
+    out = out.unionByName(rejected)
     return out.select(F.lit(run_id).alias("run_id"), *[c for c in out.columns])
 
 

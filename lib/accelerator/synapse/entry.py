@@ -2,7 +2,9 @@
 
 Like ``accelerator.cli`` this is an edge of the system: it may read the clock (an empty ``as_of``
 means today, UTC) and it picks the runtime (Synapse when a storage account is given, else local).
-Everything it calls receives those values as parameters.
+It also takes the lake's lease for every stage that writes (:func:`writer_lease`: this host, pid
+and time name the holder to a command that waits). Everything it calls receives those values as
+parameters.
 
 On Synapse the settings file of an environment is read from the workspace's storage account, where
 the release copies ``infra/environments/<env>.yaml`` (see :func:`environments_url`).
@@ -10,12 +12,20 @@ the release copies ``infra/environments/<env>.yaml`` (see :func:`environments_ur
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import contextlib
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from pyspark.sql import SparkSession
 
 from accelerator.config import ENVIRONMENTS_DIR, RunContext, Settings, settings_for
+from accelerator.dates import parse_as_of
+from accelerator.io import lease
 from accelerator.pipeline import StageResult, run_stage
 from accelerator.synapse.runtime import LocalRuntime, Runtime, SynapseRuntime
 
@@ -51,11 +61,24 @@ def load_settings(
         import yaml
 
         data = yaml.safe_load(rt.read_text(settings_file)) or {}
-        return Settings.from_mapping(data, source=settings_file, **overrides)
+        return with_secrets(Settings.from_mapping(data, source=settings_file, **overrides), rt)
     if not env:
         raise ValueError("set env (dev, test or prod), or give a settings file")
     directory = environments_url(storage_account) if storage_account else ENVIRONMENTS_DIR
-    return settings_for(env, directory=directory, read_text=rt.read_text, **overrides)
+    return with_secrets(settings_for(env, directory=directory, read_text=rt.read_text, **overrides), rt)
+
+
+LINKAGE_SECRET_NAME = "linkage-secret"
+"""The Key Vault secret holding ``Settings.linkage_secret`` (the HMAC key of the linkage model's
+name frequencies) for every environment but ``local``."""
+
+
+def with_secrets(settings: Settings, rt: Runtime) -> Settings:
+    """``settings`` with the linkage secret from Key Vault when the environment needs one and the
+    parameters gave none (parameter files hold no secrets)."""
+    if settings.environment == "local" or settings.linkage_secret or not isinstance(rt, SynapseRuntime):
+        return settings
+    return settings.model_copy(update={"linkage_secret": rt.secret(LINKAGE_SECRET_NAME)})
 
 
 def session_for(settings: Settings) -> SparkSession:
@@ -72,11 +95,47 @@ def session_for(settings: Settings) -> SparkSession:
 def run_context(as_of: str = "", *, now: datetime | None = None) -> RunContext:
     """A run context for ``as_of`` (YYYY-MM-DD; empty: today, UTC), started ``now``."""
     started = (now or datetime.now(UTC)).replace(tzinfo=None, microsecond=0)
-    try:
-        day = date.fromisoformat(as_of) if as_of else started.date()
-    except ValueError:
-        raise ValueError(f"as_of must be YYYY-MM-DD, not {as_of!r}") from None
+    day = parse_as_of(as_of, today=started.date())
     return RunContext.create(as_of=day, started_at=started)
+
+
+def _tell_waiting(holder: lease.Holder | None) -> None:
+    who = holder.describe() if holder else "another command"
+    print(f"waiting for the lake's lease: it is being written by {who}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def writer_lease(
+    lake_root: str,
+    command: str,
+    *,
+    wait_seconds: float,
+    duration_seconds: int,
+    run_id: str = "",
+    credential: Any = None,
+    on_wait: Callable[[lease.Holder | None], None] | None = _tell_waiting,
+) -> Iterator[lease.Holder]:
+    """The lake's lease (:mod:`accelerator.io.lease`) for a writing command, held for the ``with``:
+    this edge gives it the host, the pid, the time and the monotonic clock it waits by. Raises
+    ``lease.LakeBusy`` (naming the holder) when another command keeps it ``wait_seconds``."""
+    holder = lease.Holder(
+        command=command,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        since=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+        run_id=run_id,
+    )
+    with lease.held(
+        lake_root,
+        holder,
+        wait_seconds=wait_seconds,
+        duration_seconds=duration_seconds,
+        clock=time.monotonic,
+        sleep=time.sleep,
+        credential=credential,
+        on_wait=on_wait,
+    ) as h:
+        yield h
 
 
 def authorities_of(authority: str) -> tuple[str, ...]:
@@ -102,21 +161,35 @@ def stage(
     """Run one stage (``accelerator.pipeline.STAGES``) and return its summary, ready to print or to
     hand back from a notebook (``stage``, ``run_id``, ``as_of`` and the stage's own counts).
 
-    ``settings`` skips loading them (a job that loaded them to start its session)."""
+    ``settings`` skips loading them (a job that loaded them to start its session). Every stage
+    but a read-only ``acl`` check holds the lake's lease while it runs (:func:`writer_lease`)."""
     rt = runtime or runtime_for(storage_account)
     if settings is None:
         settings = load_settings(
             env=env, storage_account=storage_account, settings_file=settings_file, runtime=rt
         )
     ctx = run_context(as_of, now=now)
-    result: StageResult = run_stage(
-        spark,
-        settings,
-        ctx,
-        name,
-        authorities=authorities_of(authority),
-        acl_apply=apply_acls,
-        credential=rt.credential() if name == "acl" else None,
-        pipeline_user=pipeline_user,
-    )
+    writes = name != "acl" or apply_acls  # the acl check alone only reads
+    with (
+        writer_lease(
+            settings.lake_root,
+            f"{name} stage",
+            wait_seconds=settings.lease_wait_seconds,
+            duration_seconds=settings.lease_duration_seconds,
+            run_id=ctx.run_id,
+            credential=rt.credential(),
+        )
+        if writes
+        else contextlib.nullcontext()
+    ):
+        result: StageResult = run_stage(
+            spark,
+            settings,
+            ctx,
+            name,
+            authorities=authorities_of(authority),
+            acl_apply=apply_acls,
+            credential=rt.credential() if name == "acl" else None,
+            pipeline_user=pipeline_user,
+        )
     return {"stage": name, "run_id": result.run_id, "as_of": result.as_of.isoformat(), **result.summary}

@@ -21,9 +21,10 @@ from pyspark.sql import functions as F
 
 from accelerator.config import Settings
 from accelerator.feeds import AUTHORITIES
-from accelerator.io.delta import is_delta
+from accelerator.io import tables
 from accelerator.io.lake import Lake
 from accelerator.linkage.model import COMPARISONS, node_key
+from accelerator.linkage.people import link_threshold
 from accelerator.linkage.report import SCHEMA as REPORT_SCHEMA
 from accelerator.linkage.report import SUMMARY_ITEMS
 
@@ -36,7 +37,7 @@ def _authority(authority: str) -> str:
 
 
 def _load(spark: SparkSession, path: str) -> DataFrame:
-    if not is_delta(spark, path):
+    if not tables.exists(spark, path):
         raise FileNotFoundError(f"{path}: no Delta table (has the stage that writes it run?)")
     return spark.read.format("delta").load(path)
 
@@ -145,7 +146,7 @@ def person_linkage(
     )
     pairs = (
         touching.join(other, "other_id", "left")
-        .withColumn("linked", F.col("match_weight") >= F.lit(settings.match_weight_threshold))
+        .withColumn("linked", F.col("match_weight") >= F.lit(link_threshold(spark, settings)))
         .withColumn("same_person", F.col("other_person_id") == F.lit(person_id))
         .orderBy(F.col("match_weight").desc())
     )
@@ -156,7 +157,7 @@ def person_linkage(
 def _changes(spark: SparkSession, lake: Lake, person_id: str) -> DataFrame:
     schema = "run_id string, change string, old_ids array<string>, new_id string, records long"
     path = lake.platform("person_id_changes")
-    events = _load(spark, path) if is_delta(spark, path) else spark.createDataFrame([], schema)
+    events = _load(spark, path) if tables.exists(spark, path) else spark.createDataFrame([], schema)
     return events.where(
         (F.col("new_id") == person_id) | F.array_contains(F.col("old_ids"), person_id)
     ).orderBy("run_id")
@@ -197,7 +198,7 @@ def linkage_report(spark: SparkSession, settings: Settings, *, run_id: str | Non
         F.count(F.lit(1)).alias("records_assigned"), F.countDistinct("person_id").alias("people")
     )
     path = lake.platform("person_id_changes")
-    if is_delta(spark, path):
+    if tables.exists(spark, path):
         events = (
             _load(spark, path)
             .groupBy("run_id")
@@ -223,11 +224,11 @@ def linkage_report(spark: SparkSession, settings: Settings, *, run_id: str | Non
             F.count(F.lit(1)).alias("pairs"),
             F.sum(F.when(F.col("by_identifier"), 1).otherwise(0)).alias("by_identifier"),
         )
-        .withColumn("over_threshold", F.col("weight") >= F.lit(settings.match_weight_threshold))
+        .withColumn("over_threshold", F.col("weight") >= F.lit(link_threshold(spark, settings)))
         .orderBy("weight")
     )
     report_path = lake.platform("linkage_report")
-    if is_delta(spark, report_path):
+    if tables.exists(spark, report_path):
         rows = _load(spark, report_path)
     else:
         rows = spark.createDataFrame([], REPORT_SCHEMA)
@@ -338,7 +339,7 @@ def partner_quality(
     frames = [
         _load(spark, lake.quarantine(a)).withColumn("authority", F.lit(a))
         for a in authorities
-        if is_delta(spark, lake.quarantine(a))
+        if tables.exists(spark, lake.quarantine(a))
     ]
     if frames:
         quarantined = frames[0]

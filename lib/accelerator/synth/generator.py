@@ -11,9 +11,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from accelerator.synth.deliveries import Delivery, DeliveryBuilder
+from accelerator.synth.deliveries import DeliveryBuilder
+from accelerator.synth.delivery import Delivery
 from accelerator.synth.events import EventBuilder
 from accelerator.synth.population import PopulationBuilder
+from accelerator.synth.profiles import Profile
+from accelerator.synth.profiles import profile as as_profile
 from accelerator.synth.truth import HEADLINES, Truth, simulate
 
 STATUSES = ("LOADED", "REJECTED", "DUPLICATE", "PENDING")
@@ -66,13 +69,20 @@ class GenerationSummary:
 
 
 def generate(
-    out_dir: Path, *, families_per_authority: int = 300, seed: int = 1, as_of: date
+    out_dir: Path,
+    *,
+    families_per_authority: int = 300,
+    seed: int = 1,
+    as_of: date,
+    profile: str | Profile = "default",
 ) -> GenerationSummary:
     """Write ``out_dir/landing`` (partner deliveries) and ``out_dir/truth`` (what loading them must give).
 
     Deterministic: the same arguments give byte-identical files. ``out_dir/landing`` and
-    ``out_dir/truth`` must not exist yet or be empty.
+    ``out_dir/truth`` must not exist yet or be empty. ``profile`` names a population
+    (``synth/profiles.py``); the default is the generator's usual one.
     """
+    prof = as_profile(profile)
     if families_per_authority < 1:
         raise ValueError("families_per_authority must be at least 1")
     out_dir = Path(out_dir)
@@ -80,15 +90,27 @@ def generate(
         p = out_dir / sub
         if p.exists() and any(p.iterdir()):
             raise FileExistsError(f"{p} is not empty: generate into a fresh folder")
-    pop = PopulationBuilder(seed=seed, as_of=as_of, per_authority=families_per_authority)
-    households = pop.build()
-    records = EventBuilder(pop, seed).generate(households)
-    deliveries = DeliveryBuilder(seed=seed, as_of=as_of, records=records).build()
-    truth = simulate(deliveries, as_of)
+    deliveries, truth = build(
+        families_per_authority=families_per_authority, seed=seed, as_of=as_of, profile=prof
+    )
     _write_landing(out_dir, deliveries)
     summary = _summary(out_dir, seed, as_of, families_per_authority, deliveries, truth)
-    _write_truth(out_dir, deliveries, truth, summary)
+    _write_truth(out_dir, deliveries, truth, summary, prof)
     return summary
+
+
+def build(
+    *, families_per_authority: int, seed: int, as_of: date, profile: str | Profile = "default"
+) -> tuple[list[Delivery], Truth]:
+    """The deliveries and their truth in memory (what :func:`generate` writes)."""
+    if families_per_authority < 1:
+        raise ValueError("families_per_authority must be at least 1")
+    prof = as_profile(profile)
+    pop = PopulationBuilder(seed=seed, as_of=as_of, per_authority=families_per_authority, profile=prof)
+    households = pop.build()
+    records = EventBuilder(pop, seed).generate(households)
+    deliveries = DeliveryBuilder(seed=seed, as_of=as_of, records=records, profile=prof).build()
+    return deliveries, simulate(deliveries, as_of)
 
 
 def _write_landing(out_dir: Path, deliveries: list[Delivery]) -> None:
@@ -137,7 +159,9 @@ def _b(v: bool) -> str:
     return "true" if v else "false"
 
 
-def _write_truth(out_dir: Path, deliveries: list[Delivery], truth: Truth, summary: GenerationSummary) -> None:
+def _write_truth(
+    out_dir: Path, deliveries: list[Delivery], truth: Truth, summary: GenerationSummary, prof: Profile
+) -> None:
     t = out_dir / "truth"
     t.mkdir(parents=True, exist_ok=True)
     rows: list[list[Any]] = []
@@ -240,4 +264,6 @@ def _write_truth(out_dir: Path, deliveries: list[Delivery], truth: Truth, summar
         "families_per_authority": summary.families_per_authority,
         "counts": {k: v for k, v in summary.as_dict().items() if k != "out_dir"},
     }
+    if prof.name != "default":
+        meta["profile"] = prof.name
     (t / "meta.json").write_bytes((json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"))

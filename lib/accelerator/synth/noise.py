@@ -130,8 +130,9 @@ NOISE_KINDS: tuple[str, ...] = (
 
 
 class Renderer:
-    def __init__(self, as_of: date, record_counts: Mapping[str, int]) -> None:
+    def __init__(self, as_of: date, record_counts: Mapping[str, int], rates: Mapping[str, float] = R) -> None:
         self.as_of = as_of
+        self.rates = rates  # VALUE_RATES, or a profile's scaled copy
         self.record_counts = record_counts
         self._force: str | None = None
 
@@ -183,39 +184,39 @@ class Renderer:
         fn, sn = p.forename, p.surname_on(rec.event_date)
         if p.marriage_date is not None and p.birth_surname is not None:
             if rec.event_date >= p.marriage_date:
-                if hit("married_name_stale", R["married_name_stale"], rng):
+                if hit("married_name_stale", self.rates["married_name_stale"], rng):
                     sn = p.birth_surname
                     noise.append((scol, "married_name_stale"))
-            elif hit("married_name_early", R["married_name_early"], rng):
+            elif hit("married_name_early", self.rates["married_name_early"], rng):
                 sn = p.surname
                 noise.append((scol, "married_name_early"))
-        if fn in vocab.NICKNAMES and hit("nickname", R["nickname"], rng):
+        if fn in vocab.NICKNAMES and hit("nickname", self.rates["nickname"], rng):
             fn = rng.choice(vocab.NICKNAMES[fn])
             noise.append((fcol, "nickname"))
-        if not (fn + sn).isascii() and hit("accent_stripped", R["accent_stripped"], rng):
+        if not (fn + sn).isascii() and hit("accent_stripped", self.rates["accent_stripped"], rng):
             fn, sn = strip_accents(fn), strip_accents(sn)
             noise.append((fcol, "accent_stripped"))
-        if hit("name_typo", R["name_typo"], rng):
+        if hit("name_typo", self.rates["name_typo"], rng):
             if rng.random() < 0.5:
                 fn = typo(fn, rng)
                 noise.append((fcol, "name_typo"))
             else:
                 sn = typo(sn, rng)
                 noise.append((scol, "name_typo"))
-        if hit("name_upper", R["name_upper"], rng) and self._force != "name_lower":
+        if hit("name_upper", self.rates["name_upper"], rng) and self._force != "name_lower":
             fn, sn = fn.upper(), sn.upper()
             noise.append((fcol, "name_upper"))
-        elif hit("name_lower", R["name_lower"], rng):
+        elif hit("name_lower", self.rates["name_lower"], rng):
             fn, sn = fn.lower(), sn.lower()
             noise.append((fcol, "name_lower"))
-        if hit("name_spaces", R["name_spaces"], rng):
+        if hit("name_spaces", self.rates["name_spaces"], rng):
             if rng.random() < 0.5:
                 fn = rng.choice((" ", "  ", "")) + fn + rng.choice((" ", "  "))
                 noise.append((fcol, "name_spaces"))
             else:
                 sn = " " + sn + rng.choice(("", " "))
                 noise.append((scol, "name_spaces"))
-        if hit("names_swapped", R["names_swapped"], rng):
+        if hit("names_swapped", self.rates["names_swapped"], rng):
             fn, sn = sn, fn
             noise.append((fcol, "names_swapped"))
         out[fcol], out[scol] = fn, sn
@@ -223,19 +224,19 @@ class Renderer:
         dcol = pc["dob"]
         dob: date | None = p.dob
         many = self.record_counts.get(p.pid, 0) >= 3
-        if many and hit("dob_missing", R["dob_missing"], rng):
+        if many and hit("dob_missing", self.rates["dob_missing"], rng):
             dob = None
             noise.append((dcol, "dob_missing"))
-        elif many and hit("dob_future", R["dob_future"], rng):
+        elif many and hit("dob_future", self.rates["dob_future"], rng):
             dob = extract_date + timedelta(days=rng.randint(1, 400))
             noise.append((dcol, "dob_future"))
         else:
             alt: date | None = None
             kind = ""
-            if hit("dob_day_month_swap", R["dob_day_month_swap"], rng):
+            if hit("dob_day_month_swap", self.rates["dob_day_month_swap"], rng):
                 if p.dob.day <= 12 and p.dob.day != p.dob.month:
                     alt, kind = date(p.dob.year, p.dob.day, p.dob.month), "dob_day_month_swap"
-            elif hit("dob_off_by_one", R["dob_off_by_one"], rng):
+            elif hit("dob_off_by_one", self.rates["dob_off_by_one"], rng):
                 alt, kind = p.dob + timedelta(days=rng.choice((-1, 1))), "dob_off_by_one"
             if (
                 alt is not None
@@ -252,63 +253,70 @@ class Renderer:
             numeric = "1" in codes
             val = ("1" if p.sex == "M" else "2") if numeric else p.sex
             unknown = "9" if numeric else "U"
-            if unknown in codes and hit("sex_unknown", R["sex_unknown"], rng):
+            if unknown in codes and hit("sex_unknown", self.rates["sex_unknown"], rng):
                 val = unknown
                 noise.append((scol_sex, "sex_unknown"))
             out[scol_sex] = val
 
         feed = rec.feed
         if "nhs_number" in _COLUMNS[feed]:
-            out["nhs_number"] = self._nhs(p.nhs, feed, rng, noise)
+            nhs = p.nhs if p.carries("nhs", rec.event_date) else None
+            out["nhs_number"] = self._nhs(nhs, feed, rng, noise)
         if feed == "childrens_social_care":
-            upn = p.upn if (p.upn and rng.random() < R["upn_present_csc"]) else None
-            if upn and hit("upn_lower", R["upn_lower"] * 3, rng):
+            present = (
+                p.upn and p.carries("upn", rec.event_date) and rng.random() < self.rates["upn_present_csc"]
+            )
+            upn = p.upn if present else None
+            if upn and hit("upn_lower", self.rates["upn_lower"] * 3, rng):
                 upn = upn.lower()
                 noise.append(("upn", "upn_lower"))
             out["upn"] = upn or ""
         if feed == "dwp_benefits":
-            out["nino"] = self._nino(p.nino, p.dob, p.sex, rng, noise)
+            nino = p.nino if p.carries("nino", rec.event_date) else None
+            out["nino"] = self._nino(nino, p.dob, p.sex, rng, noise)
 
     def _nhs(self, nhs: str | None, feed: str, rng: random.Random, noise: Noise) -> str:
         if nhs is None:
             return ""
         hit = self._hit
         csc = feed == "childrens_social_care"
-        if hit("nhs_missing", R["nhs_missing_csc"] if csc else R["nhs_missing_health"], rng):
+        if hit(
+            "nhs_missing", self.rates["nhs_missing_csc"] if csc else self.rates["nhs_missing_health"], rng
+        ):
             noise.append(("nhs_number", "nhs_missing"))
             return ""
-        if hit("nhs_zeros", R["nhs_zeros"], rng):
+        if hit("nhs_zeros", self.rates["nhs_zeros"], rng):
             noise.append(("nhs_number", "nhs_zeros"))
             return "0000000000"
-        if hit("nhs_bad_check", R["nhs_bad_check"], rng):
+        if hit("nhs_bad_check", self.rates["nhs_bad_check"], rng):
             for d in range(1, 10):
                 bad = nhs[:9] + str((int(nhs[9]) + d) % 10)
                 if not is_valid_nhs(bad):
                     noise.append(("nhs_number", "nhs_bad_check"))
                     nhs = bad
                     break
-        if hit("nhs_spaced", R["nhs_spaced_csc"] if csc else R["nhs_spaced_health"], rng):
+        if hit("nhs_spaced", self.rates["nhs_spaced_csc"] if csc else self.rates["nhs_spaced_health"], rng):
             noise.append(("nhs_number", "nhs_spaced"))
             return f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}"
-        if hit("nhs_hyphenated", R["nhs_hyphenated"], rng):
+        if hit("nhs_hyphenated", self.rates["nhs_hyphenated"], rng):
             noise.append(("nhs_number", "nhs_hyphenated"))
             return f"{nhs[:3]}-{nhs[3:6]}-{nhs[6:]}"
         return nhs
 
     def _nino(self, nino: str | None, dob: date, sex: str, rng: random.Random, noise: Noise) -> str:
         hit = self._hit
-        if hit("nino_temporary", R["nino_temporary"], rng):
+        if hit("nino_temporary", self.rates["nino_temporary"], rng):
             noise.append(("nino", "nino_temporary"))
             return f"TN{dob.day:02d}{dob.month:02d}{dob.year % 100:02d}{sex}"
         if nino is None:
             return ""
-        if hit("nino_missing", R["nino_missing"], rng):
+        if hit("nino_missing", self.rates["nino_missing"], rng):
             noise.append(("nino", "nino_missing"))
             return ""
-        if hit("nino_no_suffix", R["nino_no_suffix"], rng):
+        if hit("nino_no_suffix", self.rates["nino_no_suffix"], rng):
             nino = nino[:8]
             noise.append(("nino", "nino_no_suffix"))
-        if hit("nino_spaced", R["nino_spaced"], rng):
+        if hit("nino_spaced", self.rates["nino_spaced"], rng):
             noise.append(("nino", "nino_spaced"))
             nino = " ".join([nino[:2], nino[2:4], nino[4:6], nino[6:8], nino[8:]]).strip()
         return nino
@@ -321,40 +329,40 @@ class Renderer:
         a = rec.address
         number = f"{a.number}"
         street_type = a.street_type
-        if hit("address_abbreviated", R["address_abbreviated"], rng):
+        if hit("address_abbreviated", self.rates["address_abbreviated"], rng):
             street_type = vocab.ABBREVIATIONS[street_type]
             noise.append(("address", "address_abbreviated"))
         street = f"{a.street_name} {street_type}"
         if a.flat is not None:
-            if hit("address_no_comma", R["address_no_comma"], rng):
+            if hit("address_no_comma", self.rates["address_no_comma"], rng):
                 line = f"Flat {a.flat} {number} {street}"
                 noise.append(("address", "address_no_comma"))
             else:
                 line = f"Flat {a.flat}, {number} {street}"
-        elif hit("address_comma", R["address_comma"], rng):
+        elif hit("address_comma", self.rates["address_comma"], rng):
             line = f"{number}, {street}"
             noise.append(("address", "address_comma"))
         else:
             line = f"{number} {street}"
-        if hit("address_upper", R["address_upper"], rng) and self._force != "address_lower":
+        if hit("address_upper", self.rates["address_upper"], rng) and self._force != "address_lower":
             line = line.upper()
             noise.append(("address", "address_upper"))
-        elif hit("address_lower", R["address_lower"], rng):
+        elif hit("address_lower", self.rates["address_lower"], rng):
             line = line.lower()
             noise.append(("address", "address_lower"))
-        if hit("address_spaces", R["address_spaces"], rng):
+        if hit("address_spaces", self.rates["address_spaces"], rng):
             line = line.replace(" ", "  ", 1) + " "
             noise.append(("address", "address_spaces"))
         out["address"] = line
 
         pc = a.postcode
-        if "0" in pc and hit("postcode_letter_o", R["postcode_letter_o"], rng):
+        if "0" in pc and hit("postcode_letter_o", self.rates["postcode_letter_o"], rng):
             pc = pc.replace("0", "O")
             noise.append(("postcode", "postcode_letter_o"))
-        if hit("postcode_no_space", R["postcode_no_space"], rng):
+        if hit("postcode_no_space", self.rates["postcode_no_space"], rng):
             pc = pc.replace(" ", "")
             noise.append(("postcode", "postcode_no_space"))
-        if hit("postcode_lower", R["postcode_lower"], rng):
+        if hit("postcode_lower", self.rates["postcode_lower"], rng):
             pc = pc.lower()
             noise.append(("postcode", "postcode_lower"))
         out["postcode"] = pc
@@ -364,7 +372,7 @@ class Renderer:
             uprn = a.uprn if present else ""
             if not present:
                 noise.append(("uprn", "uprn_missing"))
-            elif len(uprn) < 12 and hit("uprn_zero_padded", R["uprn_zero_padded"], rng):
+            elif len(uprn) < 12 and hit("uprn_zero_padded", self.rates["uprn_zero_padded"], rng):
                 uprn = uprn.zfill(12)
                 noise.append(("uprn", "uprn_zero_padded"))
             out["uprn"] = uprn
@@ -381,10 +389,10 @@ class Renderer:
         noise: Noise,
     ) -> None:
         hit = self._hit
-        if rec.feed == "school_census" and hit("upn_lower", R["upn_lower"], rng):
+        if rec.feed == "school_census" and hit("upn_lower", self.rates["upn_lower"], rng):
             out["upn"] = out["upn"].lower()
             noise.append(("upn", "upn_lower"))
-        if hit("key_spaces", R["key_spaces"], rng):
+        if hit("key_spaces", self.rates["key_spaces"], rng):
             string_keys = [k for k in spec.key if spec.column(k).kind == "string"]
             k = rng.choice(string_keys)
             out[k] = rng.choice((" ", "  ")) + out[k] + rng.choice(("", " "))
@@ -393,12 +401,12 @@ class Renderer:
         if (
             end is not None
             and values.get(end[0]) is None
-            and hit("end_before_start", R["end_before_start"], rng)
+            and hit("end_before_start", self.rates["end_before_start"], rng)
         ):
             start = values[end[1]]
             out[end[0]] = fmt_date(start - timedelta(days=rng.randint(1, 60)), style)
             noise.append((end[0], "end_before_start"))
-        elif hit("optional_date_invalid", R["optional_date_invalid"], rng):
+        elif hit("optional_date_invalid", self.rates["optional_date_invalid"], rng):
             dob_col = spec.person_columns.get("dob")
             optional = [
                 c.name

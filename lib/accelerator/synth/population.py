@@ -15,6 +15,8 @@ from accelerator.feeds import AUTHORITIES
 from accelerator.identifiers import make_nhs, make_nino, make_upn
 from accelerator.synth import vocab
 from accelerator.synth.dates import add_months, age_on, rand_date
+from accelerator.synth.profiles import SPLIT_PATTERNS, Names, Profile
+from accelerator.synth.profiles import profile as as_profile
 
 AUTHORITY_CODES: tuple[str, ...] = tuple(sorted(AUTHORITIES))
 
@@ -63,6 +65,16 @@ class Person:
     sen: str = "N"
     fsm: str = "N"
     schools: dict[tuple[str, str], str] = field(default_factory=dict)
+    # a split mover (profiles): the identifiers their records carry before and after the move
+    ids_before_after: tuple[frozenset[str], frozenset[str]] | None = None
+
+    def carries(self, kind: str, on: date) -> bool:
+        """Whether a record of this person dated ``on`` carries identifier ``kind`` (nhs, upn, nino)."""
+        if self.ids_before_after is None:
+            return True
+        move = self.hh.first_move()
+        before, after = self.ids_before_after
+        return kind in (before if move is None or on < move else after)
 
     def surname_on(self, d: date) -> str:
         if self.marriage_date is not None and self.birth_surname is not None and d < self.marriage_date:
@@ -96,6 +108,9 @@ class Household:
             else:
                 break
         return current
+
+    def first_move(self) -> date | None:
+        return self.residences[1][0] if len(self.residences) > 1 else None
 
     def last_move(self) -> date | None:
         return self.residences[-1][0] if len(self.residences) > 1 else None
@@ -223,8 +238,12 @@ SIMILAR_TWINS: tuple[tuple[str, str, str], ...] = (
 
 
 class PopulationBuilder:
-    def __init__(self, *, seed: int, as_of: date, per_authority: int) -> None:
+    def __init__(
+        self, *, seed: int, as_of: date, per_authority: int, profile: Profile | str = "default"
+    ) -> None:
         self.seed = seed
+        self.profile = as_profile(profile)
+        self.names = Names(self.profile)
         self.as_of = as_of
         self.h0 = add_months(as_of, -36)
         self.per_authority = per_authority
@@ -238,8 +257,7 @@ class PopulationBuilder:
         age = rng.randint(age_lo, age_hi)
         dob = self.as_of - timedelta(days=int(age * 365.25) + rng.randrange(365))
         self._pid += 1
-        names = vocab.FEMALE_FORENAMES if sex == "F" else vocab.MALE_FORENAMES
-        return Person(f"P{self._pid:07d}", rng.choice(names), surname, sex, dob)
+        return Person(f"P{self._pid:07d}", self.names.forename(rng, sex), surname, sex, dob)
 
     def _child(
         self,
@@ -260,11 +278,11 @@ class PopulationBuilder:
             return None
         sex = rng.choice("MF")
         self._pid += 1
-        names = vocab.FEMALE_FORENAMES if sex == "F" else vocab.MALE_FORENAMES
-        return Person(f"P{self._pid:07d}", rng.choice(names), surname, sex, rand_date(rng, lo_dob, hi_dob))
+        forename = self.names.forename(rng, sex)
+        return Person(f"P{self._pid:07d}", forename, surname, sex, rand_date(rng, lo_dob, hi_dob))
 
     def _couple(self, rng: random.Random, lo: int, hi: int) -> tuple[Person, Person]:
-        surname = rng.choice(vocab.SURNAMES)
+        surname = self.names.surname(rng)
         woman = self._person(rng, "F", lo, hi, surname)
         a = age_on(woman.dob, self.as_of)
         same_sex = rng.random() < 0.03
@@ -272,10 +290,10 @@ class PopulationBuilder:
         partner = self._person(rng, partner_sex, max(18, a - 3), min(90, a + 6), surname)
         u = rng.random()
         if same_sex or u < 0.25:
-            woman.surname = rng.choice(vocab.SURNAMES)  # not married / kept own name
+            woman.surname = self.names.surname(rng)  # not married / kept own name
         elif u < 0.42:
             # they marry during the history: her surname changes from her own to his
-            woman.birth_surname = rng.choice(vocab.SURNAMES)
+            woman.birth_surname = self.names.surname(rng)
             woman.marriage_date = rand_date(
                 rng, self.h0 + timedelta(days=60), self.as_of - timedelta(days=60)
             )
@@ -306,10 +324,10 @@ class PopulationBuilder:
             members += self._children(rng, mother, kid_surname, n_kids)
         elif htype == "single_parent":
             sex = "F" if rng.random() < 0.88 else "M"
-            parent = self._person(rng, sex, 18, 52, rng.choice(vocab.SURNAMES))
+            parent = self._person(rng, sex, 18, 52, self.names.surname(rng))
             parent.rel = "LEAD"
             members.append(parent)
-            kid_surname = parent.surname if rng.random() < 0.7 else rng.choice(vocab.SURNAMES)
+            kid_surname = parent.surname if rng.random() < 0.7 else self.names.surname(rng)
             if sex == "F":
                 mother = parent
                 members += self._children(rng, parent, kid_surname, n_kids)
@@ -320,7 +338,7 @@ class PopulationBuilder:
                 ]
         elif htype == "single":
             sex = rng.choice("MF")
-            p = self._person(rng, sex, 18, rng.choice((40, 60, 88)), rng.choice(vocab.SURNAMES))
+            p = self._person(rng, sex, 18, rng.choice((40, 60, 88)), self.names.surname(rng))
             p.rel = "LEAD"
             members.append(p)
             if sex == "F" and p.age(self.as_of) <= 44:
@@ -331,7 +349,7 @@ class PopulationBuilder:
             if woman.sex == "F" and woman.age(self.as_of) <= 44:
                 mother = woman
         elif htype == "multigen":
-            gp_surname = rng.choice(vocab.SURNAMES)
+            gp_surname = self.names.surname(rng)
             gran = self._person(rng, "F", 58, 86, gp_surname)
             gran.rel = "OTHER"
             members.append(gran)
@@ -342,21 +360,21 @@ class PopulationBuilder:
             mum_max = max(22, min(46, gran.age(self.as_of) - 18))
             mum = self._person(rng, "F", 20, mum_max, gp_surname if rng.random() < 0.6 else "")
             if not mum.surname:
-                mum.surname = rng.choice(vocab.SURNAMES)
+                mum.surname = self.names.surname(rng)
             mum.rel = "LEAD"
             mother = mum
             members.append(mum)
             kid_surname = mum.surname
             if rng.random() < 0.5:
                 dad = self._person(rng, "M", max(20, mum.age(self.as_of) - 3), mum.age(self.as_of) + 6, "")
-                dad.surname = mum.surname if rng.random() < 0.5 else rng.choice(vocab.SURNAMES)
+                dad.surname = mum.surname if rng.random() < 0.5 else self.names.surname(rng)
                 dad.rel = "PARTNER"
                 kid_surname = dad.surname
                 members.append(dad)
             members += self._children(rng, mum, kid_surname, min(n_kids, 3))
         else:  # adult_child
             sex = rng.choice("MF")
-            parent = self._person(rng, sex, 42, 72, rng.choice(vocab.SURNAMES))
+            parent = self._person(rng, sex, 42, 72, self.names.surname(rng))
             parent.rel = "LEAD"
             members.append(parent)
             pseudo_mum = parent.dob if sex == "F" else parent.dob + timedelta(days=rng.randint(-3 * 365, 365))
@@ -367,9 +385,12 @@ class PopulationBuilder:
             if lo <= hi:
                 self._pid += 1
                 s = rng.choice("MF")
-                names = vocab.FEMALE_FORENAMES if s == "F" else vocab.MALE_FORENAMES
                 adult_child = Person(
-                    f"P{self._pid:07d}", rng.choice(names), parent.surname, s, rand_date(rng, lo, hi)
+                    f"P{self._pid:07d}",
+                    self.names.forename(rng, s),
+                    parent.surname,
+                    s,
+                    rand_date(rng, lo, hi),
                 )
                 adult_child.rel = "OTHER"
                 members.append(adult_child)
@@ -382,7 +403,7 @@ class PopulationBuilder:
                 m.rel = "OTHER"
         # twins
         kids = [m for m in members if m.rel == "CHILD"]
-        if kids and rng.random() < 0.05:
+        if kids and rng.random() < self.profile.twins:
             first = rng.choice(kids)
             self._pid += 1
             twin = Person(f"P{self._pid:07d}", "", first.surname, rng.choice("MF"), first.dob)
@@ -390,9 +411,8 @@ class PopulationBuilder:
                 a, b, s = rng.choice(SIMILAR_TWINS)
                 first.forename, twin.forename, first.sex, twin.sex = a, b, s, s
             else:
-                names = vocab.FEMALE_FORENAMES if twin.sex == "F" else vocab.MALE_FORENAMES
                 while not twin.forename or twin.forename == first.forename:
-                    twin.forename = rng.choice(names)
+                    twin.forename = self.names.forename(rng, twin.sex)
             members.append(twin)
         # a baby born during the history
         if mother is not None and mother.age(self.as_of) <= 42 and rng.random() < 0.16:
@@ -406,9 +426,8 @@ class PopulationBuilder:
         # unique forenames within a household
         seen: set[str] = set()
         for m in members:
-            names = vocab.FEMALE_FORENAMES if m.sex == "F" else vocab.MALE_FORENAMES
             while m.forename in seen:
-                m.forename = rng.choice(names)
+                m.forename = self.names.forename(rng, m.sex)
             seen.add(m.forename)
         for m in members:
             m.review_date = m.dob + timedelta(days=730 + rng.randint(0, 170))
@@ -422,12 +441,12 @@ class PopulationBuilder:
     def _moves(self, rng: random.Random, hh: Household) -> None:
         lo, hi = self.h0 + timedelta(days=120), self.as_of - timedelta(days=100)
         u = rng.random()
-        if u < 0.06:
+        if u < self.profile.inter_move:
             new_authority = rng.choice(vocab.NEIGHBOURS[hh.authority])
             d = rand_date(rng, lo, hi)
             hh.inter_move = d
             hh.moves.append((d, self.book.new(new_authority)))
-        elif u < 0.13:
+        elif u < self.profile.inter_move + self.profile.intra_move:
             d = rand_date(rng, lo, hi)
             hh.moves.append((d, self.book.new(hh.authority)))
 
@@ -448,7 +467,7 @@ class PopulationBuilder:
             for p in self.people
             if p.marriage_date is None and p.age(self.as_of) >= 20 and p.rel in ("LEAD", "PARTNER")
         ]
-        n = max(2, len(self.people) // 250)
+        n = max(2, len(self.people) // self.profile.namesakes_per)
         for _ in range(n):
             a = rng.choice(adults)
             candidates = [
@@ -479,7 +498,27 @@ class PopulationBuilder:
         for p in self.people:
             self._identifiers(rng, p)
             p.fsm = "Y" if rng.random() < 0.25 else "N"
+        self._profile_identifiers()
         return self.households
+
+    def _profile_identifiers(self) -> None:
+        """People without identifiers, and movers whose records share none across the move."""
+        prof = self.profile
+        if prof.no_identifier > 0:
+            rng = random.Random(f"{self.seed}:profile:no_identifier")
+            for p in self.people:
+                if rng.random() < prof.no_identifier:
+                    p.nhs = p.nino = None  # a pupil keeps the UPN: the census key needs it
+        if prof.split_movers > 0:
+            rng = random.Random(f"{self.seed}:profile:split_movers")
+            for hh in self.households:
+                if not hh.moves:
+                    continue
+                for p in hh.members:
+                    # adults: children's services (health, school, social care) always record the
+                    # child's NHS number or UPN
+                    if rng.random() < prof.split_movers and p.age(self.as_of) >= 16:
+                        p.ids_before_after = rng.choice(SPLIT_PATTERNS)
 
 
 def mothers_of(hh: Household) -> Sequence[Person]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from accelerator.feeds import AUTHORITIES, FEEDS
 from accelerator.synth.dates import add_months, age_on, term_end
-from accelerator.synth.deliveries import ROW_DEFECT_REASONS, Delivery, Row
+from accelerator.synth.delivery import ROW_DEFECT_REASONS, Delivery, Row
 from accelerator.synth.events import H09_STATUSES, Rec
 from accelerator.synth.population import Person
 
@@ -136,7 +136,7 @@ def simulate(deliveries: Iterable[Delivery], as_of: date) -> Truth:
     return truth
 
 
-class _UnionFind:
+class UnionFind:
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
 
@@ -183,7 +183,7 @@ def _open_in_window(start: date, end: date | None, w0: date, as_of: date) -> boo
 def _families(truth: Truth) -> None:
     as_of = truth.as_of
     by_person = _person_records(truth)
-    uf = _UnionFind()
+    uf = UnionFind()
     for pid in by_person:
         uf.find(pid)
     eh_cases: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -230,16 +230,27 @@ def _families(truth: Truth) -> None:
         truth.families.append((f"F{i:07d}", authority, pids))
 
 
-def _headlines(truth: Truth) -> None:
+@dataclass(frozen=True)
+class RecordFlags:
+    """What each accepted record contributes to its person's headlines (outcomes.md's rules on
+    the true values): ``flags[(authority, feed, record_key)]`` is the set of headline numbers the
+    record sets (a housing case's flags on every record of the case), ``expectant`` the records that
+    make their person an expectant parent (a MATERNITY referral open at ``as_of``)."""
+
+    flags: dict[tuple[str, str, str], set[int]]
+    expectant: set[tuple[str, str, str]]
+
+
+def record_flags(truth: Truth) -> RecordFlags:
     as_of = truth.as_of
     w0 = add_months(as_of, -12)
 
     def in_window(d: date) -> bool:
         return w0 < d <= as_of
 
-    flags: dict[str, set[int]] = defaultdict(set)
-    expectant: set[str] = set()
-    housing: dict[tuple[str, str], list[tuple[date, str, str]]] = defaultdict(list)
+    flags: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+    expectant: set[tuple[str, str, str]] = set()
+    housing: dict[tuple[str, str], list[tuple[date, str, tuple[str, str, str]]]] = defaultdict(list)
     for (authority, feed), state in sorted(truth.records.items()):
         for k in sorted(state):
             acc = state[k]
@@ -247,8 +258,8 @@ def _headlines(truth: Truth) -> None:
             if p is None:
                 continue
             v = acc.values
-            pid, age = p.pid, age_on(p.dob, as_of)
-            f = flags[pid]
+            rid, age = (authority, feed, k), age_on(p.dob, as_of)
+            f = flags[rid]
             if feed == "school_census":
                 if in_window(term_end(v["census_term"])) and 5 <= age <= 16:
                     possible = v["sessions_possible"]
@@ -269,7 +280,7 @@ def _headlines(truth: Truth) -> None:
                     if v["outcome"] == "CONCERN" and in_window(ref):
                         f.add(2)
                     if _open_at(ref, dis, as_of):
-                        expectant.add(pid)
+                        expectant.add(rid)
                 elif service == "MENTAL_HEALTH" and _open_in_window(ref, dis, w0, as_of):
                     f.add(3)
                 elif service == "SUBSTANCE_MISUSE" and _open_in_window(ref, dis, w0, as_of):
@@ -303,7 +314,7 @@ def _headlines(truth: Truth) -> None:
                     if v["da_perpetrator"] == "Y":
                         f.add(8)
             elif feed == "housing":
-                housing[(authority, v["case_ref"])].append((v["status_date"], v["status"], pid))
+                housing[(authority, v["case_ref"])].append((v["status_date"], v["status"], rid))
             elif (
                 feed == "dwp_benefits"
                 and age >= 18
@@ -313,14 +324,30 @@ def _headlines(truth: Truth) -> None:
             ):
                 f.add(10)
     for rows in housing.values():
-        members = {pid for _, _, pid in rows}
         recent = sorted((d, s) for d, s, _ in rows if in_window(d))
+        case: set[int] = set()
         if recent and recent[-1][1] in H09_STATUSES:
-            for pid in members:
-                flags[pid].add(9)
+            case.add(9)
         if any(s == "RENT_ARREARS" for _, s in recent):
-            for pid in members:
-                flags[pid].add(10)
+            case.add(10)
+        for _, _, rid in rows:
+            flags[rid] |= case
+    return RecordFlags(dict(flags), expectant)
+
+
+def _headlines(truth: Truth) -> None:
+    as_of = truth.as_of
+    rf = record_flags(truth)
+    flags: dict[str, set[int]] = defaultdict(set)
+    expectant: set[str] = set()
+    for (authority, feed), state in truth.records.items():
+        for k, acc in state.items():
+            p = acc.rec.person
+            if p is None:
+                continue
+            flags[p.pid] |= rf.flags.get((authority, feed, k), set())
+            if (authority, feed, k) in rf.expectant:
+                expectant.add(p.pid)
     for family_id, _authority, pids in truth.families:
         fam: set[int] = set()
         for pid in pids:

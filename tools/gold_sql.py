@@ -36,7 +36,7 @@ STRING_LENGTH = 8000
 """The dictionary gives no lengths; the widest non-max varchar never truncates a gold value."""
 VARIABLES = ("StorageAccount", "LakeContainer")
 LAKE_URL = "https://$(StorageAccount).dfs.core.windows.net/$(LakeContainer)"
-GENERATOR = "python -m accelerator.gold.docs --write"
+GENERATOR = "python -m tools.gold_docs --write"
 
 
 def database(authority: str) -> str:

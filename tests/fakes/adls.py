@@ -1,7 +1,7 @@
 """An in-memory stand-in for the part of azure-storage-file-datalake that ``acl_azure`` uses.
 
-A test double, shipped with the package so the Azure back end can be exercised without an
-account. It keeps what matters for ACLs the way ADLS Gen2 (hierarchical namespace) does:
+A test double (it lives under ``tests/``, never in the wheel), so the Azure back end can be
+exercised without an account. It keeps what matters for ACLs the way ADLS Gen2 (hierarchical namespace) does:
 
 - ``DataLakeServiceClient(account_url, credential)`` -> ``get_file_system_client(name)`` ->
   ``get_directory_client(path)`` / ``get_file_client(path)``, ``get_paths(path, recursive)``;
@@ -23,8 +23,10 @@ account. It keeps what matters for ACLs the way ADLS Gen2 (hierarchical namespac
 from __future__ import annotations
 
 import base64
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -36,6 +38,14 @@ from azure.storage.filedatalake import (
 )
 
 MAX_ENTRIES_PER_SCOPE = 32
+_CLOCK = itertools.count()
+
+
+def _tick() -> datetime:
+    """Modification times that increase with every path created (a fake clock, one second a path)."""
+    return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=next(_CLOCK))
+
+
 _BASE = ("user:", "group:", "other:")
 
 
@@ -76,6 +86,7 @@ class _Node:
     default: dict[str, str] = field(default_factory=dict)
     owner: str = "$superuser"
     group: str = "$superuser"
+    modified: datetime = field(default_factory=lambda: _tick())
 
     def acl(self) -> str:
         return ",".join(_format(self.access) + _format(self.default, "default:"))
@@ -93,7 +104,9 @@ class FakeFileSystem:
     def __post_init__(self) -> None:
         self.nodes.setdefault("", _Node(True, {"user:": "rwx", "group:": "r-x", "other:": "---"}))
 
-    def create(self, path: str, *, is_dir: bool) -> None:
+    def create(self, path: str, *, is_dir: bool, owner: str = "$superuser") -> None:
+        """Create ``path`` and missing parents as ``owner`` does (the creator owns what it creates:
+        an object id with Entra sign-in, ``$superuser`` with the account key)."""
         parts = _norm(path).split("/")
         for i in range(1, len(parts) + 1):
             p = "/".join(parts[:i])
@@ -108,18 +121,19 @@ class FakeFileSystem:
                 key = "mask:" if "mask:" in access else "group:"
                 access[key] = _and(access[key], mode)
                 access["other:"] = "---"
-                self.nodes[p] = _Node(d, access, dict(parent.default) if d else {})
+                self.nodes[p] = _Node(d, access, dict(parent.default) if d else {}, owner=owner)
             else:
-                self.nodes[p] = _Node(d, {"user:": "rwx" if d else "rw-", "group:": "r-x", "other:": "---"})
+                base = {"user:": "rwx" if d else "rw-", "group:": "r-x", "other:": "---"}
+                self.nodes[p] = _Node(d, base, owner=owner)
 
     def below(self, path: str) -> list[str]:
         """``path`` and everything under it, parents before children."""
         root = _norm(path)
         return sorted(p for p in self.nodes if p == root or not root or p.startswith(root + "/"))
 
-    def write_file(self, path: str) -> None:
-        """Create a file as a writer would (parents created, ACLs inherited)."""
-        self.create(path, is_dir=False)
+    def write_file(self, path: str, *, owner: str = "$superuser") -> None:
+        """Create a file as a writer would (parents created, ACLs inherited, owned by the writer)."""
+        self.create(path, is_dir=False, owner=owner)
 
 
 class FakeAccount:
@@ -136,6 +150,7 @@ class FakeAccount:
 class FakePathProperties:
     name: str
     is_directory: bool
+    last_modified: datetime
 
 
 class _FakePathClient:
@@ -161,7 +176,7 @@ class _FakePathClient:
         perms = node.access["user:"] + mask + node.access["other:"]
         extended = any(k.split(":", 1)[1] for k in node.access) or bool(node.default)
         return {
-            "owner": node.owner,
+            "owner": node.owner,  # an object id, or $superuser
             "group": node.group,
             "permissions": perms + ("+" if extended else ""),
             "acl": node.acl(),
@@ -336,7 +351,8 @@ class FakeFileSystemClient:
         for p in self.fs.below(root):
             if p == root or (not recursive and p.count("/") != depth):
                 continue
-            yield FakePathProperties(p, self.fs.nodes[p].is_dir)
+            node = self.fs.nodes[p]
+            yield FakePathProperties(p, node.is_dir, node.modified)
 
 
 class FakeDataLakeServiceClient:

@@ -3,10 +3,10 @@
 ``docs/gold.md`` comes from the data dictionary (:mod:`accelerator.gold.dictionary`: tables, grain,
 every column with its type and description) and the headline rule table
 (:mod:`accelerator.gold.rules`); ``infra/sql/`` from the dictionary and the custodianship config
-(:mod:`accelerator.gold.sql`). Nobody edits them by hand::
+(:mod:`tools.gold_sql`). Nobody edits them by hand::
 
-    python -m accelerator.gold.docs --write     # regenerate the committed files
-    python -m accelerator.gold.docs --check     # exit 1, listing them, if any file differs
+    python -m tools.gold_docs --write     # regenerate the committed files
+    python -m tools.gold_docs --check     # exit 1, listing them, if any file differs
 
 The tests run the same comparison, so the committed files never drift from their sources.
 """
@@ -18,13 +18,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from accelerator.gold import dictionary, sql
+from accelerator.gold import dictionary
 from accelerator.gold.rules import HEADLINES, RULES
 from accelerator.governance.custodianship import DEFAULT_CONFIG, Custodianship, load_custodianship
+from tools import gold_sql as sql
 
 GOLD_MD = "docs/gold.md"
-REPO_ROOT = Path(__file__).resolve().parents[3]
-"""lib/accelerator/gold/docs.py -> the repository root."""
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""tools/gold_docs.py -> the repository root (these generators run from a checkout)."""
 
 
 def _cell(text: str) -> str:
@@ -136,7 +137,7 @@ def write(root: Path, config: Custodianship) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m accelerator.gold.docs",
+        prog="python -m tools.gold_docs",
         description="Generate docs/gold.md and infra/sql/ from the gold dictionary, rules and "
         "custodianship config.",
     )
@@ -157,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         diff = stale(root, config)
         for p in diff:
-            print(f"out of date: {p} (run python -m accelerator.gold.docs --write)", file=sys.stderr)
+            print(f"out of date: {p} (run python -m tools.gold_docs --write)", file=sys.stderr)
         return 1 if diff else 0
     sys.stdout.write(render_gold_md())
     return 0

@@ -11,9 +11,9 @@
   Vault, Spark pool, the pipeline's env) becomes a template parameter that the release overrides
   (:func:`overrides`); the committed JSON holds placeholders only.
 
-    python -m accelerator.synapse.artifacts build [--root .] [--out infra/synapse]
-    python -m accelerator.synapse.artifacts check [--root .] [--out infra/synapse]   (exit 1: stale)
-    python -m accelerator.synapse.artifacts overrides --env dev --storage-account A --key-vault K
+    python -m tools.synapse_artifacts build [--root .] [--out infra/synapse]
+    python -m tools.synapse_artifacts check [--root .] [--out infra/synapse]   (exit 1: stale)
+    python -m tools.synapse_artifacts overrides --env dev --storage-account A --key-vault K
 """
 
 from __future__ import annotations
@@ -377,7 +377,7 @@ def override_string(values: Mapping[str, str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m accelerator.synapse.artifacts", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.synapse_artifacts", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for cmd in ("build", "check", "overrides"):
         c = sub.add_parser(cmd)
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         for rel in problems:
             print(f"stale or unexpected: {out / rel}", file=sys.stderr)
         if problems:
-            print("regenerate: python -m accelerator.synapse.artifacts build", file=sys.stderr)
+            print("regenerate: python -m tools.synapse_artifacts build", file=sys.stderr)
         return 1 if problems else 0
     values = overrides(
         artifacts,

@@ -1,0 +1,107 @@
+"""What an erasure costs for 1 and for 50 people at once, on a demo lake.
+
+    .venv/bin/python benchmarks/erase.py [--families 20] [--seed 1] [--people 1 50] [--json out.json]
+
+Generates demo deliveries for every authority (``--families`` per authority, small by default),
+runs the whole pipeline into a demo lake with the landing zone inside the lake root (as on Azure),
+then for each batch size copies the lake and times ``governance.erasure.erase`` for that many
+people (the person ids with the most records first), gold rebuilt through the pipeline's gold
+stage, as the CLI does. Prints the wall time per batch, with the lake's size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from accelerator import pipeline
+from accelerator.config import RunContext, Settings
+from accelerator.governance.erasure import ErasureRequest, erase
+from accelerator.io.lake import Lake
+from accelerator.linkage import model
+from accelerator.spark import get_spark
+from accelerator.synth import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = date(2025, 3, 31)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--families", type=int, default=20, help="families per authority")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--people", type=int, nargs="+", default=[1, 50])
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    spark = get_spark(jars_dir=ROOT / ".jars")
+    spark.sparkContext.setLogLevel("ERROR")
+    work = Path(tempfile.mkdtemp(prefix="bench-erase-"))
+    try:
+        generate(work / "demo", families_per_authority=args.families, seed=args.seed, as_of=AS_OF)
+        base = work / "lake"
+        shutil.copytree(work / "demo" / "landing", base / "landing")
+        settings = Settings(
+            lake_root=str(base), landing_root=str(base / "landing"), jars_dir=str(ROOT / ".jars")
+        )
+        t0 = time.perf_counter()
+        pipeline.run(spark, settings, RunContext.create(as_of=AS_OF, started_at=datetime(2025, 4, 1, 6)))
+        build = time.perf_counter() - t0
+        xref = spark.read.format("delta").load(Lake(str(base)).platform("person_xref"))
+        records = xref.count()
+        ranked = [
+            r.person_id
+            for r in xref.groupBy("person_id").count().orderBy(F.col("count").desc(), "person_id").collect()
+        ]
+        out: dict[str, object] = {
+            "families_per_authority": args.families,
+            "records": records,
+            "people": len(ranked),
+            "pipeline_seconds": round(build, 1),
+            "erase_seconds": {},
+        }
+        for n in args.people:
+            lake = work / f"lake-{n}"
+            shutil.copytree(base, lake)
+            s = Settings(
+                lake_root=str(lake), landing_root=str(lake / "landing"), jars_dir=str(ROOT / ".jars")
+            )
+            now = datetime(2025, 4, 2, 9, 0)
+
+            def gold(as_of: date, s: Settings = s, now: datetime = now) -> object:
+                return pipeline.gold(spark, s, RunContext.create(as_of=as_of, started_at=now))
+
+            requests = [ErasureRequest(pid, f"benchmark request {i}") for i, pid in enumerate(ranked[:n])]
+            t0 = time.perf_counter()
+            result = erase(
+                spark,
+                str(lake),
+                requests,
+                actor="benchmark",
+                now=now,
+                rebuild_gold=gold,
+                frequency_keys=lambda v: [model.frequency_key(v)],
+            )
+            seconds = time.perf_counter() - t0
+            out["erase_seconds"][str(n)] = round(seconds, 1)  # type: ignore[index]
+            print(
+                f"erase {n:>3} people: {seconds:6.1f} s ({sum(result.counts.values())} rows in "
+                f"{len(result.counts)} tables, {result.files_removed} old files)",
+                flush=True,
+            )
+            shutil.rmtree(lake)
+        print(json.dumps(out, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""History purge: leave only the latest version of a Delta table (erasure, retention, restriction).
+
+A rewritten table still holds the removed rows in its older data files and, through column
+statistics and operation parameters, possibly in its transaction log. :func:`purge_histories`
+vacuums with zero retention, writes a checkpoint of the latest version and deletes every older
+commit, checksum and checkpoint (and checksum files of deleted data files). Time travel to the
+versions before is gone, by design.
+
+Each table's purge is idempotent: a purge killed part-way is completed by purging again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from accelerator.io import tables
+from accelerator.io.lake import join
+from accelerator.io.storage import HadoopStorage
+
+RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+# Tables that every pipeline run rewrites wholesale: their history holds everyone.
+REWRITTEN_BY_RUNS = ("person_record", "person_xref", "person_links", "family_member")
+_VERSION_FILE = re.compile(r"^\.?(\d{20})\.")
+
+
+def delta_tables(spark: SparkSession, root: str, *, skip: Iterable[str] = ()) -> list[str]:
+    """Every Delta table under ``root`` (a folder holding ``_delta_log``), outside ``skip``."""
+    skipped = [s.rstrip("/") + "/" for s in skip]
+    found = set()
+    for f in HadoopStorage(spark).walk(root):
+        if "/_delta_log/" in f and not any(f.startswith(s) for s in skipped):
+            found.add(f.split("/_delta_log/")[0])
+    return sorted(found)
+
+
+def other_files(spark: SparkSession, root: str, *, skip: Iterable[str] = ()) -> list[str]:
+    """Files under the lake that belong to no Delta table (exports, model files, notes), outside
+    ``skip`` (the landing zone, the governance files)."""
+    skipped = [s.rstrip("/") for s in skip]
+    found = delta_tables(spark, root)
+    return [
+        f
+        for f in HadoopStorage(spark).walk(root)
+        if not any(f == t or f.startswith(t + "/") for t in found)
+        and not any(f == s or f.startswith(s + "/") for s in skipped)
+    ]
+
+
+def purge_histories(spark: SparkSession, paths: Iterable[str]) -> int:
+    """Leave only the latest version of each Delta table in ``paths`` (those that are tables).
+    Returns how many files went, data and log."""
+    todo = sorted({p for p in paths if tables.exists(spark, p)})
+    # Zero retention is refused unless the check is off; VACUUM lists files with one task per
+    # `parallelPartitionDiscovery.parallelism` (10,000 by default): far too many for one table.
+    conf = {RETENTION_CHECK: "false", LISTING_PARALLELISM: str(max(spark.sparkContext.defaultParallelism, 2))}
+    previous = {k: spark.conf.get(k, None) for k in conf}
+    for k, v in conf.items():
+        spark.conf.set(k, v)
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return sum(pool.map(lambda p: _purge_one(spark, p), todo))
+    finally:
+        for k, old in previous.items():
+            if old is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, old)
+
+
+def _purge_one(spark: SparkSession, path: str) -> int:
+    fs = HadoopStorage(spark)
+    before = len(fs.walk(path))
+    spark.sql(f"VACUUM delta.`{path}` RETAIN 0 HOURS")
+    jvm: Any = spark.sparkContext._jvm
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog
+    delta_log.invalidateCache(spark._jsparkSession, jvm.org.apache.hadoop.fs.Path(path))
+    log = delta_log.forTable(spark._jsparkSession, path)
+    version = int(log.update(False, jvm.scala.Option.empty()).version())
+    log.checkpoint()
+    log_dir = join(path, "_delta_log")
+    for name in fs.children(log_dir):
+        m = _VERSION_FILE.match(name)
+        if m and int(m.group(1)) < version:
+            fs.delete(join(log_dir, name))
+    for name in fs.children(join(log_dir, "_commits")):  # coordinated commits (none yet in Delta 3.2)
+        m = _VERSION_FILE.match(name)
+        if m and int(m.group(1)) < version:
+            fs.delete(join(log_dir, "_commits", name))
+    present = set(fs.children(path))
+    for name in present:
+        if name.startswith(".") and name.endswith(".crc") and name[1:-4] not in present:
+            fs.delete(join(path, name))
+    delta_log.invalidateCache(spark._jsparkSession, jvm.org.apache.hadoop.fs.Path(path))
+    return max(before - len(fs.walk(path)), 0)
+
+
+def rewrite(spark: SparkSession, path: str, keep: Any) -> None:
+    """Replace the table at ``path`` with ``keep`` (its rows that stay): one overwrite commit whose
+    log entry records no predicate (a DELETE would record the predicate, values and all), with
+    the table's own statistics columns kept."""
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").collect()[0]
+    props = dict(detail.properties or {})
+    stats = [c for c in props.get("delta.dataSkippingStatsColumns", "").split(",") if c]
+    extra = {k: v for k, v in props.items() if k == "delta.appendOnly"}
+    tables.overwrite(keep, path, stats=stats, extra=extra)
