@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +20,9 @@ from accelerator.spark import get_spark
 from accelerator.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every `accelerator` subprocess a test starts inherits this: its JVM takes 2g, not the 6g default.
+os.environ.setdefault("ACCELERATOR_DRIVER_MEMORY", "2g")
 
 
 # The lakes the whole pipeline builds once per test process (below). `make test` runs two pytest
@@ -47,6 +51,9 @@ def spark() -> Iterator[SparkSession]:
         master="local[2]",  # the CI machine has two cores
         app_name="accelerator-tests",
         extra_conf={
+            # Two of these JVMs and up to three CLI ones (ACCELERATOR_DRIVER_MEMORY below) share 24 GiB:
+            # at the 6g default, the kernel killed one mid-suite (every later test: connection refused).
+            "spark.driver.memory": "3g",
             "spark.sql.shuffle.partitions": "1",  # tiny data: one shuffle partition is fastest
             "spark.default.parallelism": "2",  # match the two cores
             "spark.sql.adaptive.enabled": "false",  # stable plans and partition counts in tests

@@ -65,7 +65,12 @@ def _interpreter(user: str) -> tuple[str, dict[str, str]]:
     """A Python that ``user`` can run with this environment's packages: this one, or, when it lives
     where others cannot reach (e.g. pyenv under /root), the system's python3 of the same version
     with this environment's site-packages and ``lib/`` on PYTHONPATH."""
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "ACCELERATOR_JARS": str(ROOT / ".jars")}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "ACCELERATOR_JARS": str(ROOT / ".jars"),
+        "ACCELERATOR_DRIVER_MEMORY": "2g",
+    }
     # through a shell: setpriv itself may exec what the user's own processes (Spark's workers) cannot
     probe = [*_as(user), "sh", "-c", f'exec "{sys.executable}" -c "import pyspark"']
     if subprocess.run(probe, capture_output=True, check=False, cwd="/").returncode == 0:

@@ -18,7 +18,7 @@ from deltalake import DeltaTable
 from pyspark.sql import SparkSession
 
 from accelerator import pipeline
-from accelerator.config import RunContext
+from accelerator.config import RunContext, Settings
 from accelerator.feeds import AUTHORITIES, PERSON_FEEDS
 from accelerator.gold import dictionary
 from accelerator.gold.build import run_gold
@@ -272,3 +272,21 @@ def test_new_as_of_recomputes_gold_without_touching_bronze_or_silver(
     for a in built_lake.authorities:
         assert set(gold(copy, a, "family")["as_of"]) == {later}
         assert set(gold(copy, a, "family_member")["as_of"]) == {later}
+
+
+def test_a_first_run_before_any_delivery_completes_and_publishes_nothing(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # Nothing landed, so linkage and families write nothing: gold has nothing to read or publish.
+    # It used to fail on the missing person_xref, ending the run before its log and reports.
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    landing.mkdir()
+    settings = Settings(lake_root=str(lake), landing_root=str(landing))
+    ctx = RunContext.create(as_of=date(2026, 12, 1), started_at=datetime(2026, 12, 1, 6))
+    ticks = iter(range(100))
+    result = pipeline.run(spark, settings, ctx, clock=lambda: float(next(ticks)))  # as the CLI does
+    assert result.bronze.outcomes == []
+    assert result.gold.families == {} and result.gold.eligible == {}
+    assert not (lake / "gold").exists()
+    run_log = spark.read.format("delta").load(str(lake / "bronze" / "_platform" / "run_log"))
+    assert run_log.where(f"run_id = '{ctx.run_id}'").count() > 0  # the run is logged all the same

@@ -46,6 +46,13 @@ def _jars_dir() -> str:
     return os.environ.get("ACCELERATOR_JARS", str(Path.cwd() / ".jars"))
 
 
+def _spark_conf() -> dict[str, str]:
+    """``ACCELERATOR_DRIVER_MEMORY`` (e.g. ``2g``) sizes a local session's JVM below its 6g default:
+    the tests set it, because they run several CLI processes beside their own sessions on 24 GiB."""
+    memory = os.environ.get("ACCELERATOR_DRIVER_MEMORY")
+    return {"spark.driver.memory": memory} if memory else {}
+
+
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Folder for landing/ and truth/")],
@@ -123,7 +130,7 @@ def _run(landing: str, lake: str, as_of: date, *, lease_held: bool = False) -> N
     if not lease_held:
         _writer_lease(settings.lake_root, "run", run_id=ctx.run_id, settings=settings)
     with console.status("starting Spark"):
-        spark = get_spark(jars_dir=settings.jars_dir)
+        spark = get_spark(jars_dir=settings.jars_dir, extra_conf=_spark_conf())
         spark.sparkContext.setLogLevel("ERROR")
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -350,7 +357,7 @@ def _spark() -> SparkSession:
     from accelerator.spark import get_spark
 
     with console.status("starting Spark"):
-        spark = get_spark(jars_dir=_jars_dir())
+        spark = get_spark(jars_dir=_jars_dir(), extra_conf=_spark_conf())
         spark.sparkContext.setLogLevel("ERROR")
     return spark
 

@@ -119,11 +119,15 @@ def run_gold(
     spark: SparkSession, settings: Settings, ctx: RunContext, *, restricted: DataFrame | None = None
 ) -> GoldResult:
     """Gold for every authority as of ``ctx.as_of``. ``restricted``: (person_id) of people whose
-    processing is restricted (custodianship.md), given by the caller (``pipeline.gold``)."""
+    processing is restricted (custodianship.md), given by the caller (``pipeline.gold``). Before
+    anything has been linked there is nothing to publish: no table is written, the result is empty."""
     lake = Lake(settings.lake_root)
+    inputs = read_inputs(spark, lake, ctx.as_of)
+    if inputs is None:
+        return GoldResult()
     keep = Materialised()
     try:
-        gold = build_tables(read_inputs(spark, lake, ctx.as_of), restricted, ctx.as_of, keep)
+        gold = build_tables(inputs, restricted, ctx.as_of, keep)
         publish(gold, lake, sorted(AUTHORITIES), run_id=ctx.run_id, as_of=ctx.as_of)
         return summarise(gold.family)
     finally:

@@ -35,18 +35,21 @@ def feed_records(spark: SparkSession, lake: Lake, feed: str) -> DataFrame | None
     return union_all(frames) if frames else None
 
 
-def read_inputs(spark: SparkSession, lake: Lake, as_of: date) -> GoldInputs:
-    xref = spark.read.format("delta").load(lake.platform("person_xref"))
-    families = (
-        spark.read.format("delta")
-        .load(lake.platform("family_member"))
-        .where(F.col("as_of") == F.lit(as_of))
-        .select("family_id", "person_id", F.col("authority").alias("family_authority"))
+def read_inputs(spark: SparkSession, lake: Lake, as_of: date) -> GoldInputs | None:
+    """Gold's inputs, or None before anything has been linked (a first run on a lake that has had
+    no delivery yet: linkage and families wrote nothing, and there is nothing to publish)."""
+    xref = tables.read(spark, lake.platform("person_xref"))
+    members = tables.read(spark, lake.platform("family_member"))
+    person_record = tables.read(spark, lake.platform("person_record"))
+    if xref is None or members is None or person_record is None:
+        return None
+    families = members.where(F.col("as_of") == F.lit(as_of)).select(
+        "family_id", "person_id", F.col("authority").alias("family_authority")
     )
     feeds = {feed: df for feed in FEEDS_READ if (df := feed_records(spark, lake, feed)) is not None}
     return GoldInputs(
         xref=xref.select("feed", "authority", "record_key", "person_id"),
         families=families,
-        person_record=spark.read.format("delta").load(lake.platform("person_record")),
+        person_record=person_record,
         feeds=feeds,
     )
