@@ -22,6 +22,10 @@ COMMON_CONF: Mapping[str, str] = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 
+JVM_SETTINGS = ("spark.driver.", "spark.executor.")
+"""Settings of the JVM itself (memory, cores): they take effect only when it starts. A running
+session (Synapse's pool, a test fixture) keeps its own, and Spark refuses to change them."""
+
 
 def local_jars(jars_dir: str | Path) -> list[str]:
     """The Delta jars fetched by ``make setup`` (infra/spark/pom.xml), and Splink's string
@@ -50,13 +54,15 @@ def get_spark(
 ) -> SparkSession:
     """Return the active session (Synapse, or a test fixture), or build a local Delta session.
 
-    A session that already exists is used as it is, with our common settings applied; it must
-    already have Delta (Synapse does). A new local session loads the jars in ``jars_dir``.
+    A session that already exists is used as it is, with our common settings and ``extra_conf``
+    applied, less :data:`JVM_SETTINGS`; it must already have Delta (Synapse does). A new local
+    session loads the jars in ``jars_dir``.
     """
     active = SparkSession.getActiveSession()
     if active is not None:
         for k, v in {**COMMON_CONF, **(extra_conf or {})}.items():
-            active.conf.set(k, v)
+            if not k.startswith(JVM_SETTINGS):
+                active.conf.set(k, v)
         return active
     if jars_dir is None:
         raise ValueError("no active Spark session and no jars_dir to build a local one from")
