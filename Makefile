@@ -53,9 +53,10 @@ types: setup
 	$(BIN)/mypy
 
 # Two test processes on the two cores, each with its own Spark session; tests that share a lake
-# built by the whole pipeline run in the same process (tests/conftest.py), so each is built once.
+# built by the whole pipeline run in the same process (tests/conftest.py), so each is built once;
+# work is handed out in the order tests/conftest.py collects it (the longest first), not re-sorted.
 unit: setup
-	$(BIN)/pytest -q -n 2 --dist loadgroup
+	$(BIN)/pytest -q -n 2 --dist loadgroup --no-loadscope-reorder
 
 test: lint types unit checkov
 

@@ -21,8 +21,11 @@ from accelerator.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Every `accelerator` subprocess a test starts inherits this: its JVM takes 2g, not the 6g default.
+# Every `accelerator` subprocess a test starts inherits these (cli._spark_conf): its JVM takes 2g,
+# not the 6g default, and compiles with the quick compiler only (a short run on a small lake: about
+# a tenth less CPU, on a machine whose two cores the suite keeps busy), with one GC thread.
 os.environ.setdefault("ACCELERATOR_DRIVER_MEMORY", "2g")
+os.environ.setdefault("ACCELERATOR_DRIVER_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 
 
 # The lakes the whole pipeline builds once per test process (below). `make test` runs two pytest
@@ -31,8 +34,19 @@ os.environ.setdefault("ACCELERATOR_DRIVER_MEMORY", "2g")
 SHARED_LAKES = ("rights_lake", "built_lake")
 
 
+# The longest work first (`make test` passes --no-loadscope-reorder, so pytest-xdist hands out work
+# in collection order, and more to a process with two tests or fewer to go): the rights lake's group (its
+# erasures and retention, killed and resumed, are the longest), the two real-process fault tests,
+# the built lake's group, then everything else as collected. One process takes the rights group,
+# the other the fault tests and the built lake's group; the short tests fill in at the end, so
+# neither is left with a long tail (pytest-xdist's own order, by number of tests, started the fault
+# tests last).
+LONGEST_FIRST = ("rights_lake", "tests/test_faults.py", "tests/test_concurrency.py", "built_lake")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank: dict[str, int] = {}
     for item in items:
         names = getattr(item, "fixturenames", ())
         group = next((lake for lake in SHARED_LAKES if lake in names), None)
@@ -42,6 +56,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 group = item.nodeid.split("::")[0]
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+        unit = group or item.nodeid.split("::")[0]
+        rank[item.nodeid] = LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=lambda item: rank[item.nodeid])  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")
@@ -51,9 +68,16 @@ def spark() -> Iterator[SparkSession]:
         master="local[2]",  # the CI machine has two cores
         app_name="accelerator-tests",
         extra_conf={
-            # Two of these JVMs and up to three CLI ones (ACCELERATOR_DRIVER_MEMORY below) share 24 GiB:
+            # Two of these JVMs and up to three CLI ones (ACCELERATOR_DRIVER_MEMORY above) share 24 GiB:
             # at the 6g default, the kernel killed one mid-suite (every later test: connection refused).
-            "spark.driver.memory": "3g",
+            "spark.driver.memory": "4g",
+            # At 3g the old generation of both JVMs was full half-way through the suite (jstat):
+            # 4g, and Spark keeps the status of its last 50 jobs, stages and queries, not 1000 (it
+            # keeps them with no UI, and each holds its plan's description).
+            "spark.ui.retainedJobs": "50",
+            "spark.ui.retainedStages": "50",
+            "spark.ui.retainedTasks": "500",
+            "spark.sql.ui.retainedExecutions": "50",
             "spark.sql.shuffle.partitions": "1",  # tiny data: one shuffle partition is fastest
             "spark.default.parallelism": "2",  # match the two cores
             "spark.sql.adaptive.enabled": "false",  # stable plans and partition counts in tests

@@ -28,7 +28,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from typer.testing import CliRunner
 
-from accelerator import pipeline
+from accelerator import cli, pipeline
 from accelerator.cli import app
 from accelerator.config import RunContext, Settings
 from accelerator.governance.access import neutralise
@@ -47,6 +47,7 @@ from accelerator.governance.rights import (
     unrestrict,
 )
 from accelerator.io.lake import Lake
+from accelerator.linkage.model import DEV_LINKAGE_SECRET, frequency_key
 from conftest import RIGHTS_AS_OF, RIGHTS_AUTHORITIES
 
 AS_OF = RIGHTS_AS_OF
@@ -359,6 +360,28 @@ def test_erase_leaves_no_trace_in_any_file_of_the_lake(
     # Nothing left to export or erase.
     with pytest.raises(RightsError):
         resolve_person(spark, lake, person_id=chosen.person_id)
+
+
+def test_cli_erase_under_another_linkage_key_than_the_models_exits_2_and_changes_nothing(
+    spark: SparkSession, built: Built, chosen: Chosen, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The models were trained under the development key (a local lake). An erasure keyed otherwise
+    # would look for the person's names under keys the models do not use and leave them there.
+    lake = copy_lake(built, tmp_path)
+    before = sorted(str(p.relative_to(lake)) for p in Path(lake).rglob("*") if "_lease" not in p.name)
+    monkeypatch.setenv("ACCELERATOR_LINKAGE_SECRET", "not-the-key-the-models-were-trained-under")
+    args = ["erase", "--lake", lake, "--person-id", chosen.person_id, "--reason", "erasure request 2025/40"]
+    result = CliRunner().invoke(app, [*args, "--actor", "dpo"])
+    assert result.exit_code == 2, result.output
+    assert "ACCELERATOR_LINKAGE_SECRET" in result.output and "Nothing was changed" in result.output
+    after = sorted(str(p.relative_to(lake)) for p in Path(lake).rglob("*") if "_lease" not in p.name)
+    assert after == before  # no plan, no audit row, no rewritten table
+    # Under the key they were trained with (here the development key, set explicitly) it goes on.
+    monkeypatch.setenv("ACCELERATOR_LINKAGE_SECRET", DEV_LINKAGE_SECRET)
+    cli._key_or_exit(spark, lake)
+    assert cli._frequency_keys("Ann")[0] == frequency_key("Ann", secret=DEV_LINKAGE_SECRET)
+    monkeypatch.setenv("ACCELERATOR_LINKAGE_SECRET", "another")
+    assert cli._frequency_keys("Ann")[0] == frequency_key("Ann", secret="another")
 
 
 def test_erase_refuses_a_reason_that_names_the_person(

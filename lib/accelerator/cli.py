@@ -46,11 +46,29 @@ def _jars_dir() -> str:
     return os.environ.get("ACCELERATOR_JARS", str(Path.cwd() / ".jars"))
 
 
+def _linkage_secret() -> str | None:
+    """``ACCELERATOR_LINKAGE_SECRET``: the HMAC key of the linkage model's name frequencies (the Key
+    Vault secret on Synapse). Unset, a local lake uses the documented development key."""
+    return os.environ.get("ACCELERATOR_LINKAGE_SECRET") or None
+
+
+def _settings(lake: str, landing: str) -> Settings:
+    """The settings every command of the CLI runs with: roots, the local jars and the linkage key."""
+    return Settings(
+        lake_root=lake, landing_root=landing, jars_dir=_jars_dir(), linkage_secret=_linkage_secret()
+    )
+
+
 def _spark_conf() -> dict[str, str]:
-    """``ACCELERATOR_DRIVER_MEMORY`` (e.g. ``2g``) sizes a local session's JVM below its 6g default:
-    the tests set it, because they run several CLI processes beside their own sessions on 24 GiB."""
-    memory = os.environ.get("ACCELERATOR_DRIVER_MEMORY")
-    return {"spark.driver.memory": memory} if memory else {}
+    """The local session's JVM, when the environment says so (the tests do: they run several CLI
+    processes beside their own sessions on 2 cores and 24 GiB).
+
+    - ``ACCELERATOR_DRIVER_MEMORY`` (e.g. ``2g``): its heap, below the 6g default;
+    - ``ACCELERATOR_DRIVER_JAVA_OPTIONS``: its JVM options (e.g. ``-XX:TieredStopAtLevel=1``, which
+      spends less CPU compiling in a short run on a small lake)."""
+    names = {"ACCELERATOR_DRIVER_MEMORY": "spark.driver.memory"}
+    names["ACCELERATOR_DRIVER_JAVA_OPTIONS"] = "spark.driver.extraJavaOptions"
+    return {conf: v for env, conf in names.items() if (v := os.environ.get(env))}
 
 
 @app.command()
@@ -125,7 +143,7 @@ def _run(landing: str, lake: str, as_of: date, *, lease_held: bool = False) -> N
     from accelerator import pipeline
     from accelerator.spark import get_spark
 
-    settings = Settings(lake_root=_root(lake), landing_root=_root(landing), jars_dir=_jars_dir())
+    settings = _settings(_root(lake), _root(landing))
     ctx = RunContext.create(as_of=as_of, started_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0))
     if not lease_held:
         _writer_lease(settings.lake_root, "run", run_id=ctx.run_id, settings=settings)
@@ -272,7 +290,7 @@ def _clear_lake(lake: Path) -> None:
 def _write_report(lake: str, out: Path, run_id: str | None, authority: str) -> Path:
     from accelerator.report import report_html
 
-    settings = Settings(lake_root=lake, landing_root=lake, jars_dir=_jars_dir())
+    settings = _settings(lake, lake)
     spark = _spark()
     try:
         page = report_html(spark, settings, run_id=run_id, authority=authority)
@@ -402,7 +420,7 @@ def _gold_stage(spark: SparkSession, lake: str, landing: str, now: datetime) -> 
     """How governance rebuilds gold: the pipeline's own gold stage for one as_of."""
     from accelerator import pipeline
 
-    settings = Settings(lake_root=lake, landing_root=landing, jars_dir=_jars_dir())
+    settings = _settings(lake, landing)
     return lambda as_of: pipeline.gold(spark, settings, RunContext.create(as_of=as_of, started_at=now))
 
 
@@ -413,7 +431,38 @@ def _frequency_keys(value: str) -> list[str]:
 
     from accelerator.linkage import model
 
-    return [model.frequency_key(value), hashlib.sha256(value.encode("utf-8")).hexdigest()]
+    return [
+        model.frequency_key(value, secret=_linkage_secret()),
+        hashlib.sha256(value.encode("utf-8")).hexdigest(),
+    ]
+
+
+def _key_or_exit(spark: SparkSession, lake: str) -> None:
+    """Refuse (exit 2) to erase under another linkage key than the lake's models were trained under:
+    the erased person's names would be looked for under the wrong keys and stay in the models."""
+    from accelerator.io import tables
+    from accelerator.io.lake import Lake as LakePaths
+    from accelerator.linkage import model
+
+    models = tables.read(spark, LakePaths(lake).platform("linkage_models"))
+    if models is None or "model_json" not in models.columns:
+        return
+    import json
+
+    want = model.key_check(model.linkage_key(_linkage_secret()))
+    checks = {
+        json.loads(r.model_json).get("term_frequencies_key_check")
+        for r in models.select("model_json").collect()
+    }
+    if checks - {None, want}:
+        console.print(
+            "the lake's linkage models were trained under another linkage key than this command has: "
+            "set ACCELERATOR_LINKAGE_SECRET to the lake's key (its Key Vault secret) and run again. "
+            "Nothing was changed.",
+            style="red",
+            markup=False,
+        )
+        raise typer.Exit(2)
 
 
 def _chain_or_exit(spark: SparkSession, lake: str) -> None:
@@ -503,6 +552,7 @@ def erase(
     landing_root = _root(landing) if landing else None
     spark = _spark()
     _chain_or_exit(spark, lake)
+    _key_or_exit(spark, lake)
     now = _now()
     gold = _gold_stage(spark, lake, landing_root or lake + "/landing", now)
 
