@@ -4,11 +4,13 @@ from the lake's own Delta commits, and one comparison of two lakes table by tabl
 
 Lakes are read with delta-rs (the ``deltalake`` package), as Power BI and other readers do, so the
 test process starts no JVM of its own. The clean run every comparison is against is built once per
-test session (:func:`clean_lake`) and shared by tests/test_faults.py and tests/test_concurrency.py.
+test session (:func:`clean_lake`, by whichever test process asks first) and shared by
+tests/test_faults.py and tests/test_concurrency.py, which can so run in two processes at once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -18,7 +20,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from fnmatch import fnmatch
@@ -58,6 +61,11 @@ TIMINGS = {"bronze/_platform/run_log": ("section", "stage", "value")}
 """Per table, (column, value, timing column): rows where ``column == value`` hold a duration in the
 timing column (run_log: seconds per stage), left out like a timestamp."""
 
+LATEST_RUN = {"bronze/_platform/run_log": "run_id"}
+"""Per table, the column naming the run that wrote a row, for a log with one entry per run: every
+run that ends logs its stages and gold counts, one that found nothing to do too (the second of two
+runs started together). Only the entry of the lake's latest run is compared."""
+
 SAMPLED = {
     "silver/_platform/linkage_report": (
         "section",
@@ -73,20 +81,43 @@ compared; which pairs they are is left out like a run id."""
 
 # ------------------------------------------------------------------------------ the landing zone
 
-_LANDING: dict[str, Path] = {}
-_CLEAN: dict[str, Path] = {}
+
+def shared_base(tmp_path_factory: Any) -> Path:
+    """A folder every test process of this session shares (pytest-xdist gives each worker a
+    ``popen-gwN`` folder under one session folder), for the landing zone and the clean lake: each
+    is built once per session by whichever process needs it first, under :func:`_locked`."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    base = root / "faults-shared"
+    base.mkdir(exist_ok=True)
+    return base
+
+
+@contextmanager
+def _locked(base: Path, name: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``base/name.lock`` (another process waits for it)."""
+    with (base / f"{name}.lock").open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def landing_source(base: Path) -> Path:
     """The generated deliveries of :data:`AUTHORITIES` (generated once per session under ``base``)."""
-    if "landing" not in _LANDING:
-        gen = base / "generated"
-        generate(gen, families_per_authority=FAMILIES, seed=SEED, as_of=AS_OF)
-        src = base / "landing-source"
-        for a in AUTHORITIES:
-            shutil.copytree(gen / "landing" / a, src / a)
-        _LANDING["landing"] = src
-    return _LANDING["landing"]
+    src = base / "landing-source"
+    with _locked(base, "landing"):
+        if not (base / "landing.done").exists():
+            shutil.rmtree(base / "generated", ignore_errors=True)
+            shutil.rmtree(src, ignore_errors=True)
+            gen = base / "generated"
+            generate(gen, families_per_authority=FAMILIES, seed=SEED, as_of=AS_OF)
+            for a in AUTHORITIES:
+                shutil.copytree(gen / "landing" / a, src / a)
+            (base / "landing.done").touch()
+    return src
 
 
 def new_landing(base: Path, into: Path) -> Path:
@@ -151,13 +182,15 @@ def run_to_end(landing: Path, lake: Path, log: Path, **env: str) -> str:
 
 def clean_lake(base: Path) -> Path:
     """One uninterrupted run over a fresh copy of the landing zone: the lake every other is
-    compared with (built once per session)."""
-    if "lake" not in _CLEAN:
-        root = base / "clean"
-        landing = new_landing(base, root / "landing")
-        run_to_end(landing, root / "lake", root / "run.log")
-        _CLEAN["lake"] = root / "lake"
-    return _CLEAN["lake"]
+    compared with (built once per session, by the first test process to ask; another waits)."""
+    root = base / "clean"
+    with _locked(base, "clean"):
+        if not (base / "clean.done").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            landing = new_landing(base, root / "landing")
+            run_to_end(landing, root / "lake", root / "run.log")
+            (base / "clean.done").touch()
+    return root / "lake"
 
 
 # ------------------------------------------------------------------------------- kill points
@@ -242,6 +275,8 @@ def _cell(v: Any) -> str:
 def rows(lake: Path, table: str) -> list[tuple[str, ...]]:
     """The table's rows, run columns left out, as sorted tuples of strings (column order fixed)."""
     df = DeltaTable(str(lake / table)).to_pandas()
+    if table in LATEST_RUN and len(df):
+        df = df[df[LATEST_RUN[table]] == df[LATEST_RUN[table]].max()]
     if table in TIMINGS:
         where, equals, timing = TIMINGS[table]
         df.loc[df[where] == equals, timing] = None

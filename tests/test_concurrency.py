@@ -15,10 +15,20 @@ import pytest
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
-from fault_kit import CLI, ROOT, Run, assert_same_lake, clean_lake, cli_env, commits, new_landing, readable
+from fault_kit import (
+    CLI,
+    ROOT,
+    Run,
+    assert_same_lake,
+    clean_lake,
+    cli_env,
+    commits,
+    new_landing,
+    readable,
+    shared_base,
+)
 
-# One process runs both (fault_kit builds the clean lake they compare with once per process).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("faults")]
+pytestmark = pytest.mark.slow
 
 
 def _holder_line(output: str) -> str:
@@ -28,9 +38,7 @@ def _holder_line(output: str) -> str:
 def test_two_runs_together_take_turns_and_end_with_one_runs_lake_while_others_are_refused(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    base = tmp_path_factory.getbasetemp() / "faults-shared"
-    base.mkdir(exist_ok=True)
-    clean = clean_lake(base)
+    base = shared_base(tmp_path_factory)
     work = tmp_path_factory.mktemp("concurrent")
     landing = new_landing(base, work / "landing")
     lake = work / "lake"
@@ -79,6 +87,6 @@ def test_two_runs_together_take_turns_and_end_with_one_runs_lake_while_others_ar
     assert codes == (0, 0), (first.output()[-3000:], second.output()[-3000:])
     waited = [r for r in (first, second) if "waiting up to" in r.output()]
     assert len(waited) == 1, "exactly one of the two runs waited for the other"
-    assert_same_lake(lake, clean, context="two runs started together")
+    assert_same_lake(lake, clean_lake(base), context="two runs started together")
     assert all(n >= 0 for n in readable(lake).values())
     assert not holder_file.exists()  # both released

@@ -14,10 +14,18 @@ from __future__ import annotations
 
 import pytest
 
-from fault_kit import KillPoint, assert_same_lake, clean_lake, commits, new_landing, run_and_kill, run_to_end
+from fault_kit import (
+    KillPoint,
+    assert_same_lake,
+    clean_lake,
+    commits,
+    new_landing,
+    run_and_kill,
+    run_to_end,
+    shared_base,
+)
 
-# One process runs both (fault_kit builds the clean lake they compare with once per process).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("faults")]
+pytestmark = pytest.mark.slow
 
 # In pipeline order; each is reached by the restart after the previous kill.
 KILL_POINTS = (
@@ -37,9 +45,7 @@ KILL_POINTS = (
 def test_a_pipeline_killed_in_every_stage_and_restarted_ends_as_one_clean_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    base = tmp_path_factory.getbasetemp() / "faults-shared"
-    base.mkdir(exist_ok=True)
-    clean = clean_lake(base)
+    base = shared_base(tmp_path_factory)
     work = tmp_path_factory.mktemp("faulted")
     landing = new_landing(base, work / "landing")
     lake = work / "lake"
@@ -49,4 +55,4 @@ def test_a_pipeline_killed_in_every_stage_and_restarted_ends_as_one_clean_run(
         reached.append((point.name, sum(commits(lake).values())))
     run_to_end(landing, lake, work / "final.log")
     assert len(reached) == len(KILL_POINTS)
-    assert_same_lake(lake, clean, context=f"after kills at {[name for name, _ in reached]}")
+    assert_same_lake(lake, clean_lake(base), context=f"after kills at {[name for name, _ in reached]}")
