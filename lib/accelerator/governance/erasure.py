@@ -317,7 +317,8 @@ def _tables(
             if parts[0] == "bronze" and parts[-1] == QUARANTINE
             else without_subjects(lake.root, path, df, needles)
         )
-        n = df.count() - keep.count() if keep is not None else 0
+        total = df.count()
+        n = total - keep.count() if keep is not None and total else 0  # an empty table holds no one
         if n > 0:
             plan.note("rewritten", name, n)  # before the rewrite: a resume purges its history
             rewrite(spark, path, keep)

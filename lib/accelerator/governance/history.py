@@ -6,15 +6,18 @@ vacuums with zero retention, writes a checkpoint of the latest version and delet
 commit, checksum and checkpoint (and checksum files of deleted data files). Time travel to the
 versions before is gone, by design.
 
-Each table's purge is idempotent: a purge killed part-way is completed by purging again.
+Each table's purge is idempotent: a purge killed part-way is completed by purging again. A table
+with nothing to purge (its first version only, every file its own) is left as it is.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import unquote
 
 from pyspark.sql import SparkSession
 
@@ -73,9 +76,38 @@ def purge_histories(spark: SparkSession, paths: Iterable[str]) -> int:
                 spark.conf.set(k, old)
 
 
+def nothing_to_purge(fs: HadoopStorage, path: str, files: list[str]) -> bool:
+    """Whether a purge of the table at ``path`` (whose files are ``files``) would remove nothing:
+    its log holds its first commit only (no later commit, no checkpoint) and every data file under
+    it is one that commit adds. A table that no run has written since it was created (the gold of
+    an authority that has no families) is so; its VACUUM and checkpoint would cost seconds for
+    nothing. Anything else, or anything unexpected, is purged."""
+    first = "0" * 20
+    log_dir = join(path, "_delta_log")
+    commit = join(log_dir, f"{first}.json")
+    expected = {commit, join(log_dir, f".{first}.json.crc"), join(log_dir, f"{first}.crc")}
+    expected.add(join(log_dir, f".{first}.crc.crc"))
+    logged = {f for f in files if f.startswith(log_dir + "/")}
+    if commit not in logged or not logged <= expected:
+        return False
+    added = set()
+    for line in fs.read_bytes(commit).decode("utf-8").splitlines():
+        action = json.loads(line) if line.strip() else {}
+        if "remove" in action:
+            return False
+        if "add" in action:
+            added.add(join(path, unquote(action["add"]["path"])))
+    data = {f for f in files if f not in logged}
+    checksums = {join(f.rsplit("/", 1)[0], "." + f.rsplit("/", 1)[1] + ".crc") for f in added}
+    return data <= added | checksums
+
+
 def _purge_one(spark: SparkSession, path: str) -> int:
     fs = HadoopStorage(spark)
-    before = len(fs.walk(path))
+    files = fs.walk(path)
+    if nothing_to_purge(fs, path, files):
+        return 0
+    before = len(files)
     spark.sql(f"VACUUM delta.`{path}` RETAIN 0 HOURS")
     jvm: Any = spark.sparkContext._jvm
     delta_log = jvm.org.apache.spark.sql.delta.DeltaLog
