@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -79,6 +80,16 @@ def main() -> None:
 
             requests = [ErasureRequest(pid, f"benchmark request {i}") for i, pid in enumerate(ranked[:n])]
             t0 = time.perf_counter()
+            phases: dict[str, float] = {}
+
+            def step(message: str, t0: float = t0, phases: dict[str, float] = phases) -> None:
+                # Each step's end (counts and paths only): where the time of an erasure goes.
+                if not message.startswith("tables:") or message.startswith("tables: done"):
+                    phases[message.split(":")[0].split(" ")[0]] = round(time.perf_counter() - t0, 1)
+                m = re.match(r"tables: (\d+) of (\d+)", message)
+                if m and m.group(1) == m.group(2):
+                    phases["tables"] = round(time.perf_counter() - t0, 1)
+
             result = erase(
                 spark,
                 str(lake),
@@ -87,14 +98,17 @@ def main() -> None:
                 now=now,
                 rebuild_gold=gold,
                 frequency_keys=lambda v: [model.frequency_key(v)],
+                on_progress=step,
             )
             seconds = time.perf_counter() - t0
             out["erase_seconds"][str(n)] = round(seconds, 1)  # type: ignore[index]
+            out.setdefault("erase_steps_ended_at", {})[str(n)] = phases  # type: ignore[index]
             print(
                 f"erase {n:>3} people: {seconds:6.1f} s ({sum(result.counts.values())} rows in "
                 f"{len(result.counts)} tables, {result.files_removed} old files)",
                 flush=True,
             )
+            print(f"  steps ended at (s from the start): {phases}", flush=True)
             shutil.rmtree(lake)
         print(json.dumps(out, indent=2))
         if args.json:
