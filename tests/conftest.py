@@ -23,9 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Every `accelerator` subprocess a test starts inherits these (cli._spark_conf): its JVM takes 2g,
 # not the 6g default, and compiles with the quick compiler only (a short run on a small lake: about
-# a tenth less CPU, on a machine whose two cores the suite keeps busy), with one GC thread.
+# a tenth less CPU, on a machine whose two cores the suite keeps busy), with one GC thread. The quick
+# compiler alone reserves 48 MB for compiled code, which Spark fills within a run (the JVM then
+# stops compiling and interprets the rest): 240 MB, the default of the full compiler.
 os.environ.setdefault("ACCELERATOR_DRIVER_MEMORY", "2g")
-os.environ.setdefault("ACCELERATOR_DRIVER_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+os.environ.setdefault(
+    "ACCELERATOR_DRIVER_JAVA_OPTIONS",
+    "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -XX:+UseSerialGC",
+)
 
 
 # The lakes the whole pipeline builds once per test process (below). `make test` runs two pytest

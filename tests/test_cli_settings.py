@@ -33,7 +33,8 @@ def test_the_suite_sizes_every_cli_jvm_it_starts() -> None:
     # conftest sets both for every subprocess: five 6g JVMs on the 24 GiB CI machine got one killed,
     # and a short run on a small lake spends less CPU with the quick compiler only
     assert os.environ["ACCELERATOR_DRIVER_MEMORY"] == "2g"
-    assert "-XX:TieredStopAtLevel=1" in os.environ["ACCELERATOR_DRIVER_JAVA_OPTIONS"]
+    options = os.environ["ACCELERATOR_DRIVER_JAVA_OPTIONS"].split()
+    assert "-XX:TieredStopAtLevel=1" in options and "-XX:ReservedCodeCacheSize=240m" in options
 
 
 def test_a_cli_jvm_starts_with_the_memory_and_options_of_its_environment() -> None:
