@@ -83,12 +83,11 @@ def main() -> None:
             phases: dict[str, float] = {}
 
             def step(message: str, t0: float = t0, phases: dict[str, float] = phases) -> None:
-                # Each step's end (counts and paths only): where the time of an erasure goes.
-                if not message.startswith("tables:") or message.startswith("tables: done"):
-                    phases[message.split(":")[0].split(" ")[0]] = round(time.perf_counter() - t0, 1)
+                # Each step's end, by the first word of its progress line ("tables" at its last
+                # table): where the time of an erasure goes.
                 m = re.match(r"tables: (\d+) of (\d+)", message)
-                if m and m.group(1) == m.group(2):
-                    phases["tables"] = round(time.perf_counter() - t0, 1)
+                if m is None or m.group(1) == m.group(2):
+                    phases[message.split(":")[0].split(" ")[0]] = round(time.perf_counter() - t0, 1)
 
             result = erase(
                 spark,
