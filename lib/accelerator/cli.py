@@ -6,6 +6,7 @@ environment; everything it calls receives those values as parameters.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -59,6 +60,12 @@ def _settings(lake: str, landing: str) -> Settings:
     )
 
 
+_JVM_ENVIRONMENT = {
+    "ACCELERATOR_DRIVER_MEMORY": "spark.driver.memory",
+    "ACCELERATOR_DRIVER_JAVA_OPTIONS": "spark.driver.extraJavaOptions",
+}
+
+
 def _spark_conf() -> dict[str, str]:
     """The local session's JVM, when the environment says so (the tests do: they run several CLI
     processes beside their own sessions on 2 cores and 24 GiB).
@@ -66,9 +73,7 @@ def _spark_conf() -> dict[str, str]:
     - ``ACCELERATOR_DRIVER_MEMORY`` (e.g. ``2g``): its heap, below the 6g default;
     - ``ACCELERATOR_DRIVER_JAVA_OPTIONS``: its JVM options (e.g. ``-XX:TieredStopAtLevel=1``, which
       spends less CPU compiling in a short run on a small lake)."""
-    names = {"ACCELERATOR_DRIVER_MEMORY": "spark.driver.memory"}
-    names["ACCELERATOR_DRIVER_JAVA_OPTIONS"] = "spark.driver.extraJavaOptions"
-    return {conf: v for env, conf in names.items() if (v := os.environ.get(env))}
+    return {conf: v for env, conf in _JVM_ENVIRONMENT.items() if (v := os.environ.get(env))}
 
 
 @app.command()
@@ -447,14 +452,10 @@ def _key_or_exit(spark: SparkSession, lake: str) -> None:
     models = tables.read(spark, LakePaths(lake).platform("linkage_models"))
     if models is None or "model_json" not in models.columns:
         return
-    import json
-
-    want = model.key_check(model.linkage_key(_linkage_secret()))
-    checks = {
-        json.loads(r.model_json).get("term_frequencies_key_check")
-        for r in models.select("model_json").collect()
-    }
-    if checks - {None, want}:
+    try:
+        for r in models.select("model_json").collect():
+            model.saved_frequency_key(json.loads(r.model_json), _linkage_secret())
+    except ValueError:
         console.print(
             "the lake's linkage models were trained under another linkage key than this command has: "
             "set ACCELERATOR_LINKAGE_SECRET to the lake's key (its Key Vault secret) and run again. "
@@ -462,7 +463,7 @@ def _key_or_exit(spark: SparkSession, lake: str) -> None:
             style="red",
             markup=False,
         )
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def _chain_or_exit(spark: SparkSession, lake: str) -> None:
