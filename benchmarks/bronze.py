@@ -100,6 +100,13 @@ def _jvm_peak_mib(spark: Any) -> int | None:
     return None
 
 
+def _cpu_seconds(spark: Any) -> tuple[float, float]:
+    """CPU seconds used so far by this Python process and by the JVM."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    jvm = spark.sparkContext._jvm.java.lang.ProcessHandle.current().info().totalCpuDuration()
+    return own.ru_utime + own.ru_stime, (jvm.get().toMillis() / 1000 if jvm.isPresent() else float("nan"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--families", type=int, default=3000)
@@ -110,6 +117,12 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=300, help="--big: small deliveries in the backlog")
     parser.add_argument("--batch-rows", type=int, default=BATCH_ROWS)
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated data and lake here")
+    parser.add_argument(
+        "--driver-memory",
+        default="6g",
+        help="the JVM's heap (spark.driver.memory); with --big, 1g shows the driver's real need, "
+        "since a JVM grows towards its heap before it collects",
+    )
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-bronze-"))
     as_of = date.fromisoformat(args.as_of)
@@ -133,10 +146,11 @@ def main() -> None:
             figures["families_per_authority"] = args.families
         t_gen = time.perf_counter() - t0
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        spark = get_spark(jars_dir=ROOT / ".jars")
+        spark = get_spark(jars_dir=ROOT / ".jars", extra_conf={"spark.driver.memory": args.driver_memory})
         spark.sparkContext.setLogLevel("ERROR")
         settings = Settings(lake_root=str(work / "lake"), landing_root=str(work / "landing"))
         ctx = RunContext.create(as_of=as_of, started_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0))
+        cpu0 = _cpu_seconds(spark)
         t1 = time.perf_counter()
         assessed: list[float] = []
         result = run_bronze(
@@ -148,6 +162,7 @@ def main() -> None:
             on_outcome=lambda _: assessed.append(time.perf_counter()),
         )
         t_bronze = time.perf_counter() - t1
+        cpu1 = _cpu_seconds(spark)
         rows = result.rows_loaded + result.rows_quarantined
         figures.update(
             deliveries=len(result.outcomes),
@@ -162,6 +177,9 @@ def main() -> None:
             python_peak_rss_mib_before_bronze=rss_before,
             python_peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
             jvm_peak_rss_mib=_jvm_peak_mib(spark),
+            driver_memory=args.driver_memory,
+            bronze_cpu_seconds_python=round(cpu1[0] - cpu0[0], 1),
+            bronze_cpu_seconds_jvm=round(cpu1[1] - cpu0[1], 1),
         )
         print(json.dumps(figures, indent=2))
         if summary:

@@ -184,6 +184,47 @@ def test_run_bronze_killed_between_two_batches_leaves_no_duplicate_on_rerun(
     assert {r._run_id for r in bronze.select("_run_id").distinct().collect()} == {_ctx(2).run_id}
 
 
+def test_run_bronze_writes_a_table_two_batches_at_a_time_after_its_replace(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivery of 57 rows in batches of 5: the appends after the first batch run up to
+    ``WRITE_AHEAD`` at once. A run killed at its third append leaves orphans; the rerun's first
+    batch (the replace) commits before any of its appends, and every row is there exactly once."""
+    landing = tmp_path / "landing"
+    rows = [police_row(f"GMP-{i}", f"P{i}") for i in range(57)]
+    write_delivery(landing, "bury", "police_incidents", "2026-10-31", {"a.csv": csv_bytes(POLICE, rows)})
+    lake = Lake(str(tmp_path / "lake"))
+    path = lake.bronze("bury", "police_incidents")
+    real_append = tables.append
+    appends = Counter[str]()
+
+    def killed(df: object, where: str, **kw: object) -> None:
+        appends[where] += 1
+        if where == path and appends[where] == 3:
+            raise KeyboardInterrupt("killed at the third append")
+        real_append(df, where, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tables, "append", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_bronze(spark, _settings(tmp_path), _ctx(1), LocalStorage(), batch_rows=5)
+    orphans = spark.read.format("delta").load(path).count()
+    assert 5 < orphans < 57
+    monkeypatch.undo()
+    assert land.WRITE_AHEAD >= 2
+    result = run_bronze(spark, _settings(tmp_path), _ctx(2), LocalStorage(), batch_rows=5)
+    assert result.by_status() == {"LOADED": 1}
+    bronze = spark.read.format("delta").load(path)
+    keys = Counter(r.record_key for r in bronze.select("record_key").collect())
+    assert keys == Counter(f"GMP-{i}|P{i}" for i in range(57))
+    assert {r._run_id for r in bronze.select("_run_id").distinct().collect()} == {_ctx(2).run_id}
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").orderBy("version").collect()
+    replaces = [h.version for h in history if h.operationParameters.get("mode") == "Overwrite"]
+    assert len(replaces) == 2  # one per run, each its run's first batch
+    rerun = [h for h in history if h.version >= replaces[-1]]
+    assert [h.operationParameters.get("mode") for h in rerun[1:]] == ["Append"] * 11
+    assert sum(int(h.operationMetrics["numOutputRows"]) for h in rerun) == 57
+
+
 def test_run_bronze_appends_to_a_log_created_before_reason_code(spark: SparkSession, tmp_path: Path) -> None:
     """A lake whose delivery log predates the reason_code column keeps working: the code is then
     only at the start of ``reason``."""

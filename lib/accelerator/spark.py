@@ -20,6 +20,11 @@ COMMON_CONF: Mapping[str, str] = {
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
     # Write Parquet timestamps the standard way, readable by every reader.
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # A frame made from pandas (bronze's batches, linkage's pairs) becomes a LocalRelation below
+    # this Arrow size (48 MiB by default): its rows then sit in the query plan, and every analyser
+    # and optimiser rule copies them. Bronze spent 8 CPU-seconds of the JVM per 50,000-row batch on
+    # that (docs/scale.md). Above it the frame is an RDD of Arrow batches, planned like a table.
+    "spark.sql.execution.arrow.localRelationThreshold": "4m",
 }
 
 JVM_SETTINGS = ("spark.driver.", "spark.executor.")

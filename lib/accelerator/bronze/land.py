@@ -60,6 +60,8 @@ from accelerator.io.tables import column as col
 
 BATCH_ROWS = 50_000
 """Rows held per table before they are written (one Delta commit per batch)."""
+WRITE_AHEAD = 2
+"""Batches of one table written at once (after its first, which replaces)."""
 WRITERS = 4
 """Authorities landed at once (their writes overlap; parsing holds the GIL)."""
 
@@ -280,9 +282,11 @@ def _frame(spark: SparkSession, rows: list[dict[str, Any]], schema: T.StructType
 
 class _Batches:
     """One table's writes in this run: rows held up to ``batch_rows``, the first batch replacing
-    this run's deliveries (leftovers of an interrupted run), the later ones appended. A batch is
-    written on a thread of its own while the next one fills (at most two batches in memory), so
-    parsing and the Delta writes overlap; the writes stay in order, one at a time."""
+    this run's deliveries (leftovers of an interrupted run), the later ones appended. Batches are
+    written on threads of the table's own while the next one fills: the first alone (the appends
+    must not start before its replace has committed), then up to ``WRITE_AHEAD`` appends at once
+    (Delta commits blind appends to one table concurrently; a batch's Arrow transfer and Parquet
+    encoding then overlap another's commit). At most ``WRITE_AHEAD + 1`` batches are in memory."""
 
     def __init__(
         self,
@@ -302,19 +306,20 @@ class _Batches:
         self.rows: list[dict[str, Any]] = []
         self.replaced = False
         self.written: set[str] = set()
-        self._writer = ThreadPoolExecutor(max_workers=1)
-        self._in_flight: Future[None] | None = None
+        self._writer = ThreadPoolExecutor(max_workers=WRITE_AHEAD)
+        self._in_flight: list[Future[None]] = []
+        self._replacing = False  # the first batch (a replace) is being written
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
         if len(self.rows) >= self.batch_rows:
             self.flush()
 
-    def _wait(self) -> None:
-        """Wait for the batch being written; its error (the platform's) ends the run."""
-        if self._in_flight is not None:
-            done, self._in_flight = self._in_flight, None
-            done.result()
+    def _wait(self, *, leave: int = 0) -> None:
+        """Wait until at most ``leave`` batches are being written; a write's error (the
+        platform's) ends the run."""
+        while len(self._in_flight) > leave:
+            self._in_flight.pop(0).result()
 
     def _write(self, rows: list[dict[str, Any]], first: bool) -> None:
         df = _frame(self.spark, rows, self.schema)
@@ -331,8 +336,10 @@ class _Batches:
         rows, self.rows = self.rows, []
         first, self.replaced = not self.replaced, True
         self.written.update(r[self.id_column] for r in rows)
-        self._wait()
-        self._in_flight = self._writer.submit(self._write, rows, first)
+        # The first batch's replace commits before any append starts; then WRITE_AHEAD at once.
+        self._wait(leave=0 if self._replacing else WRITE_AHEAD - 1)
+        self._replacing = first
+        self._in_flight.append(self._writer.submit(self._write, rows, first))
 
     def discard(self, delivery_id: str) -> None:
         """Drop one delivery's rows: those held, and those already written in this run."""
