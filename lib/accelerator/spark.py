@@ -25,6 +25,9 @@ COMMON_CONF: Mapping[str, str] = {
     # and optimiser rule copies them. Bronze spent 8 CPU-seconds of the JVM per 50,000-row batch on
     # that (docs/scale.md). Above it the frame is an RDD of Arrow batches, planned like a table.
     "spark.sql.execution.arrow.localRelationThreshold": "4m",
+    # Such a frame has one partition, so one file written, per Arrow batch: 25,000 rows (10,000 by
+    # default) keeps a 50,000-row bronze batch at two files, one per core here.
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "25000",
 }
 
 JVM_SETTINGS = ("spark.driver.", "spark.executor.")
