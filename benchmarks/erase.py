@@ -1,7 +1,7 @@
 """What an erasure costs for 1 and for 50 people at once, on a demo lake.
 
     .venv/bin/python benchmarks/erase.py [--families 20] [--seed 1] [--people 1 50] [--json out.json]
-                                         [--base DIR] [--trace]
+                                         [--base DIR] [--trace] [--conf KEY=VALUE ...]
 
 Generates demo deliveries for every authority (``--families`` per authority, small by default),
 runs the whole pipeline into a demo lake with the landing zone inside the lake root (as on Azure),
@@ -45,8 +45,9 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--base", type=Path, help="keep the built lake here; reuse it if it is there")
     ap.add_argument("--trace", action="store_true", help="print every progress line with its time")
+    ap.add_argument("--conf", action="append", default=[], help="a Spark setting KEY=VALUE (repeatable)")
     args = ap.parse_args()
-    spark = get_spark(jars_dir=ROOT / ".jars")
+    spark = get_spark(jars_dir=ROOT / ".jars", extra_conf=dict(c.split("=", 1) for c in args.conf))
     spark.sparkContext.setLogLevel("ERROR")
     work = Path(tempfile.mkdtemp(prefix="bench-erase-"))
     try:

@@ -34,7 +34,7 @@ from accelerator.config import RunContext, Settings
 from accelerator.governance.access import neutralise
 from accelerator.governance.audit import verify
 from accelerator.governance.erasure import ErasureRequest, erase
-from accelerator.governance.matching import Needles, without_subjects
+from accelerator.governance.matching import LineMatcher, Needles, mentions_any, without_subjects
 from accelerator.governance.rights import (
     RightsError,
     Subject,
@@ -414,6 +414,51 @@ def test_line_matches_finds_quarantined_lines_by_identifier_or_name() -> None:
     # a namesake: the same name with someone else's valid NHS number
     assert not line_matches("E1,C9,Zoe,O'Brien,2011-02-03,F,4010232137", "childrens_social_care", "bury", s)
     assert not line_matches("E1,C1,Zoe,Smith,2011-02-03", "childrens_social_care", "bury", s)
+
+
+def test_line_matcher_of_many_subjects_is_any_of_each() -> None:
+    """A batch erasure reads each line once (``LineMatcher``): a line matches the batch exactly
+    when it is about one of its subjects, and a namesake line stays whoever else is in the batch."""
+    zoe = Subject(
+        person_id="P1",
+        person_ids=frozenset({"P1"}),
+        records=frozenset({("bury", "childrens_social_care", "C1|E1")}),
+        nhs=frozenset({"9434765919"}),
+        refs=frozenset({"bury:early_help:EH77"}),
+        names=frozenset({("ZOE", "OBRIEN")}),
+    )
+    ann = Subject(
+        person_id="P2",
+        person_ids=frozenset({"P2"}),
+        records=frozenset(),
+        upn=frozenset({"A123456789012"}),
+        nino8=frozenset({"AB123456"}),
+        names=frozenset({("ANN", "LEE"), ("ANNE", "LEE")}),
+    )
+    lines = [
+        ("R1,943 476 5919,Ann,Lee,2010-01-01", "health_services", "bury"),  # Zoe's NHS number
+        ("X,a123456789012,2024", "school_census", "bury"),  # Ann's UPN
+        ("A1,AB 12 34 56 C,x", "dwp_benefits", "bury"),  # Ann's NI number, no suffix needed
+        ("F9, eh77 ,MAIN_CARER", "early_help", "bury"),  # Zoe's reference
+        ("F9,EH77,MAIN_CARER", "early_help", "bolton"),  # another service's reference
+        ("E1,C1,,,2011-02-03", "childrens_social_care", "bury"),  # Zoe's record key, names blank
+        ("E1,C1,,,2011-02-03", "childrens_social_care", "bolton"),  # that key in another authority
+        ("E1,C1,ZOE,O'BRIEN,2011-02-03,M,,,", "childrens_social_care", "bolton"),  # Zoe by name
+        ("E9,C9,Anne,Lee,2011-02-03,F", "childrens_social_care", "bury"),  # Ann by her other name
+        # namesakes: a name of the batch with someone else's valid identifier
+        ("E1,C9,Zoe,O'Brien,2011-02-03,F,4010232137", "childrens_social_care", "bury"),
+        ("E1,C9,Ann,Lee,2011-02-03,F,4010232137", "childrens_social_care", "bury"),
+        ("E1,C1,Zoe,Lee,2011-02-03", "childrens_social_care", "bolton"),  # a forename and a surname
+        ("", "childrens_social_care", "bury"),
+    ]
+    expected = [True, True, True, True, False, True, False, True, True, False, False, False, False]
+    each = [any(line_matches(ln, f, a, s) for s in (zoe, ann)) for ln, f, a in lines]
+    assert each == expected
+    matcher = LineMatcher([zoe, ann])
+    assert [matcher.matches(ln, f, a) for ln, f, a in lines] == expected
+    assert mentions_any(b'{"note": "Anne LEE moved"}', [zoe, ann])
+    assert mentions_any(b"id 943-476-5919", [ann, zoe])
+    assert not mentions_any(b"Zoe Smith, Ann Jones, 943 476 5918", [zoe, ann])
 
 
 def test_without_subjects_matches_by_join_and_keeps_identifiers_out_of_the_plan(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -33,6 +34,22 @@ COMMON_CONF: Mapping[str, str] = {
 JVM_SETTINGS = ("spark.driver.", "spark.executor.")
 """Settings of the JVM itself (memory, cores): they take effect only when it starts. A running
 session (Synapse's pool, a test fixture) keeps its own, and Spark refuses to change them."""
+
+
+@contextmanager
+def session_conf(spark: SparkSession, conf: Mapping[str, str]) -> Iterator[None]:
+    """SQL settings for the length of a block, then what was there before (unset if nothing)."""
+    previous = {k: spark.conf.get(k, None) for k in conf}
+    for k, v in conf.items():
+        spark.conf.set(k, v)
+    try:
+        yield
+    finally:
+        for k, old in previous.items():
+            if old is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, old)
 
 
 def local_jars(jars_dir: str | Path) -> list[str]:

@@ -57,7 +57,7 @@ from accelerator.governance.history import (
     rewrite,
 )
 from accelerator.governance.landing import erase_from_landing
-from accelerator.governance.matching import Needles, quarantine_hits, text_mentions, without_subjects
+from accelerator.governance.matching import Needles, mentions_any, quarantine_hits, without_subjects
 from accelerator.governance.restriction import RebuildGold, rebuild
 from accelerator.governance.subject import RightsError, Subject, check_reason, find_subjects, rel
 from accelerator.io import tables
@@ -251,7 +251,7 @@ def erase(
         skip = [landing, *governance, *(t for g in governance for t in files.temporaries(spark, g))]
         removed = 0
         for f in other_files(spark, lake_root, skip=skip):
-            if any(text_mentions(fs.read_bytes(f), s) for s in subjects):
+            if mentions_any(fs.read_bytes(f), subjects):
                 fs.delete(f)
                 removed += 1
         plan.data["other_files_removed"] = removed

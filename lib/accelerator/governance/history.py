@@ -24,6 +24,7 @@ from pyspark.sql import SparkSession
 from accelerator.io import tables
 from accelerator.io.lake import join
 from accelerator.io.storage import HadoopStorage
+from accelerator.spark import session_conf
 
 RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
 LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
@@ -62,18 +63,8 @@ def purge_histories(spark: SparkSession, paths: Iterable[str]) -> int:
     # Zero retention is refused unless the check is off; VACUUM lists files with one task per
     # `parallelPartitionDiscovery.parallelism` (10,000 by default): far too many for one table.
     conf = {RETENTION_CHECK: "false", LISTING_PARALLELISM: str(max(spark.sparkContext.defaultParallelism, 2))}
-    previous = {k: spark.conf.get(k, None) for k in conf}
-    for k, v in conf.items():
-        spark.conf.set(k, v)
-    try:
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            return sum(pool.map(lambda p: _purge_one(spark, p), todo))
-    finally:
-        for k, old in previous.items():
-            if old is None:
-                spark.conf.unset(k)
-            else:
-                spark.conf.set(k, old)
+    with session_conf(spark, conf), ThreadPoolExecutor(max_workers=4) as pool:
+        return sum(pool.map(lambda p: _purge_one(spark, p), todo))
 
 
 def nothing_to_purge(fs: HadoopStorage, path: str, files: list[str]) -> bool:

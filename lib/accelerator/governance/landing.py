@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
@@ -20,7 +20,7 @@ from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from accelerator.governance import files
-from accelerator.governance.matching import line_matches
+from accelerator.governance.matching import LineMatcher
 from accelerator.governance.subject import Subject
 from accelerator.io import tables
 from accelerator.io.lake import Lake, join
@@ -70,6 +70,7 @@ def erase_from_landing(
     """Step 1 (module docstring). Returns the landing files deleted or rewritten."""
     fs = HadoopStorage(spark)
     settled_ids = settled(spark, lake)
+    matcher = LineMatcher(subjects)
     changed = 0
     for authority in fs.list_dirs(landing):
         for feed in fs.list_dirs(join(landing, authority)):
@@ -84,7 +85,7 @@ def erase_from_landing(
                     keep = [
                         ln
                         for i, ln in enumerate(lines)
-                        if i == 0 or not _about(ln, feed, authority, subjects)
+                        if i == 0 or not matcher.matches(_text(ln).rstrip("\r\n"), feed, authority)
                     ]
                     if len(keep) != len(lines):
                         hits[name] = (data, keep)
@@ -103,11 +104,6 @@ def erase_from_landing(
                 _fix_manifest(spark, path, delivery, plan)
     say(f"landing: {changed} files deleted or rewritten")
     return changed
-
-
-def _about(line: bytes, feed: str, authority: str, subjects: Iterable[Subject]) -> bool:
-    text = _text(line).rstrip("\r\n")
-    return any(line_matches(text, feed, authority, s) for s in subjects)
 
 
 def _fix_manifest(spark: SparkSession, path: str, delivery: str, plan: Notes) -> None:
