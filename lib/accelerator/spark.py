@@ -22,9 +22,9 @@ COMMON_CONF: Mapping[str, str] = {
     # Write Parquet timestamps the standard way, readable by every reader.
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     # A frame made from pandas (bronze's batches, linkage's pairs) becomes a LocalRelation below
-    # this Arrow size (48 MiB by default): its rows then sit in the query plan, and every analyser
-    # and optimiser rule copies them. Bronze spent 8 CPU-seconds of the JVM per 50,000-row batch on
-    # that (docs/scale.md). Above it the frame is an RDD of Arrow batches, planned like a table.
+    # this Arrow size (48 MiB by default): its rows then sit in the query plan, and analyser and
+    # optimiser rules copy them. Above it the frame is an RDD of Arrow batches, planned like a
+    # table: bronze's 2-million-row benchmark went from 12,700 to 16,400 rows/s (docs/scale.md).
     "spark.sql.execution.arrow.localRelationThreshold": "4m",
     # Such a frame has one partition, so one file written, per Arrow batch: 25,000 rows (10,000 by
     # default) keeps a 50,000-row bronze batch at two files, one per core here.

@@ -110,11 +110,6 @@ class LineMatcher:
         return any(not _foreign_identifier(fields, sub) for sub in named.values())
 
 
-def text_mentions(data: bytes, subject: Subject) -> bool:
-    """Whether the bytes of a file hold one of the subject's identifiers or names."""
-    return mentions_any(data, [subject])
-
-
 def mentions_any(data: bytes, subjects: Iterable[Subject]) -> bool:
     """Whether the bytes of a file hold an identifier or a name of any of the subjects (the text
     is read once, whatever their number)."""
