@@ -123,6 +123,7 @@ def main() -> None:
         help="the JVM's heap (spark.driver.memory); with --big, 1g shows the driver's real need, "
         "since a JVM grows towards its heap before it collects",
     )
+    parser.add_argument("--conf", action="append", default=[], help="a Spark setting KEY=VALUE (repeatable)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-bronze-"))
     as_of = date.fromisoformat(args.as_of)
@@ -146,7 +147,13 @@ def main() -> None:
             figures["families_per_authority"] = args.families
         t_gen = time.perf_counter() - t0
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        spark = get_spark(jars_dir=ROOT / ".jars", extra_conf={"spark.driver.memory": args.driver_memory})
+        spark = get_spark(
+            jars_dir=ROOT / ".jars",
+            extra_conf={
+                "spark.driver.memory": args.driver_memory,
+                **dict(c.split("=", 1) for c in args.conf),
+            },
+        )
         spark.sparkContext.setLogLevel("ERROR")
         settings = Settings(lake_root=str(work / "lake"), landing_root=str(work / "landing"))
         ctx = RunContext.create(as_of=as_of, started_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0))
@@ -178,6 +185,7 @@ def main() -> None:
             python_peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
             jvm_peak_rss_mib=_jvm_peak_mib(spark),
             driver_memory=args.driver_memory,
+            conf=args.conf,
             bronze_cpu_seconds_python=round(cpu1[0] - cpu0[0], 1),
             bronze_cpu_seconds_jvm=round(cpu1[1] - cpu0[1], 1),
         )
