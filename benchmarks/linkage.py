@@ -197,6 +197,26 @@ def misses(prepared: pd.DataFrame, xref: pd.DataFrame, truth_records: pd.DataFra
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+def wrong_clusters(prepared: pd.DataFrame, xref: pd.DataFrame, truth_records: pd.DataFrame) -> dict[str, int]:
+    """The clusters that join records of more than one true person, by what the people share: the
+    same forename or not (namesakes and twins look alike to a pair), one authority or several."""
+    key = ["authority", "feed", "record_key"]
+    t = truth_records[truth_records["person_id"] != ""][[*key, "person_id"]].rename(
+        columns={"person_id": "true"}
+    )
+    m = xref[[*key, "person_id"]].merge(t, on=key).merge(prepared[[*key, "forename"]], on=key)
+    out: dict[str, int] = {}
+    for _, g in m.groupby("person_id"):
+        if g["true"].nunique() < 2:
+            continue
+        names = [set(x.dropna()) for _, x in g.groupby("true")["forename"]]
+        places = [set(x) for _, x in g.groupby("true")["authority"]]
+        kind = "same forename" if all(names[0] & n for n in names[1:]) else "different forenames"
+        kind += ", one authority" if all(places[0] & p for p in places[1:]) else ", other authorities"
+        out[kind] = out.get(kind, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def plateau(points: list[dict[str, float]], threshold: float, width: float = 2.0) -> dict[str, float]:
     """How far precision and recall move within ±``width`` of ``threshold`` (on the curve's points)."""
     near = [p for p in points if abs(p["threshold"] - threshold) <= width]
@@ -324,6 +344,7 @@ def measure(
         "curve": points,
         "plateau": plateau(points, used),
         "missed_pairs": missed,
+        "wrong_clusters": wrong_clusters(prepared, xref, truth_records),
         **spark_figures,
         **default_figures,
     }
@@ -358,6 +379,7 @@ def offline(cache: Path) -> dict[str, Any]:
         "plateau": plateau(points, threshold),
         "curve": points,
         "missed_pairs": misses(prepared, xref, truth_records),
+        "wrong_clusters": wrong_clusters(prepared, xref, truth_records),
     }
 
 
@@ -631,6 +653,7 @@ def measure_without_spark(
         "curve": points,
         "plateau": plateau(points, used),
         "missed_pairs": misses(prepared, xref, truth_records),
+        "wrong_clusters": wrong_clusters(prepared, xref, truth_records),
     }
 
 
@@ -685,6 +708,7 @@ def main() -> None:
                     print(table_row(name, r), flush=True)
                     print(f"   curve {_curve_text(r['curve'])}", flush=True)
                     print(f"   missed pairs: {r['missed_pairs']}", flush=True)
+                    print(f"   wrong clusters: {r['wrong_clusters']}", flush=True)
                     if args.json:
                         args.json.write_text(json.dumps(results, indent=2, default=str))
     elif args.prepared:
