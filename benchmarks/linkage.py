@@ -163,16 +163,20 @@ def curve(
     return out
 
 
-def misses(prepared: pd.DataFrame, xref: pd.DataFrame, truth_records: pd.DataFrame) -> dict[str, int]:
-    """The true pairs linkage missed, by what their two records have in common: the issue's hidden
-    population missed mostly one exact name and date of birth at two addresses with no shared
-    identifier."""
-    t = truth_records[truth_records["person_id"] != ""][["authority", "feed", "record_key", "person_id"]]
-    x = xref[["authority", "feed", "record_key", "person_id"]].rename(columns={"person_id": "pred"})
+def with_truth(prepared: pd.DataFrame, xref: pd.DataFrame, truth_records: pd.DataFrame) -> pd.DataFrame:
+    """Every linked record of a true person: its true ``person_id``, the person linkage made of it
+    (``pred``) and the model's columns that tell people apart."""
+    key = ["authority", "feed", "record_key"]
+    t = truth_records[truth_records["person_id"] != ""][[*key, "person_id"]]
+    x = xref[[*key, "person_id"]].rename(columns={"person_id": "pred"})
     cols = ["forename", "surname", "dob", "address", "postcode", "uprn", "nhs", "upn", "nino"]
-    m = t.merge(x, on=["authority", "feed", "record_key"]).merge(
-        prepared[["authority", "feed", "record_key", *cols]], on=["authority", "feed", "record_key"]
-    )
+    return t.merge(x, on=key).merge(prepared[[*key, *cols]], on=key)
+
+
+def misses(m: pd.DataFrame) -> dict[str, int]:
+    """The true pairs linkage missed (``m``: :func:`with_truth`), by what their two records have in
+    common: the issue's hidden population missed mostly one exact name and date of birth at two
+    addresses with no shared identifier."""
     split = m.groupby("person_id")["pred"].transform("nunique") > 1
     out: dict[str, int] = {}
     for _, g in m[split].groupby("person_id"):
@@ -197,20 +201,18 @@ def misses(prepared: pd.DataFrame, xref: pd.DataFrame, truth_records: pd.DataFra
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def wrong_clusters(prepared: pd.DataFrame, xref: pd.DataFrame, truth_records: pd.DataFrame) -> dict[str, int]:
-    """The clusters that join records of more than one true person, by what the people share: the
-    same forename or not (namesakes and twins look alike to a pair), one authority or several."""
-    key = ["authority", "feed", "record_key"]
-    t = truth_records[truth_records["person_id"] != ""][[*key, "person_id"]].rename(
-        columns={"person_id": "true"}
-    )
-    m = xref[[*key, "person_id"]].merge(t, on=key).merge(prepared[[*key, "forename"]], on=key)
+def wrong_clusters(m: pd.DataFrame) -> dict[str, int]:
+    """The clusters that join records of more than one true person (``m``: :func:`with_truth`), by
+    what the people share: the same forename or not (namesakes and twins look alike to a pair), one
+    authority or several."""
     out: dict[str, int] = {}
-    for _, g in m.groupby("person_id"):
-        if g["true"].nunique() < 2:
+    for _, g in m.groupby("pred"):
+        if g["person_id"].nunique() < 2:
             continue
-        names = [set(x.dropna()) for _, x in g.groupby("true")["forename"]]
-        places = [set(x) for _, x in g.groupby("true")["authority"]]
+        people = g.groupby("person_id").agg(
+            names=("forename", lambda x: set(x.dropna())), places=("authority", set)
+        )
+        names, places = list(people["names"]), list(people["places"])
         kind = "same forename" if all(names[0] & n for n in names[1:]) else "different forenames"
         kind += ", one authority" if all(places[0] & p for p in places[1:]) else ", other authorities"
         out[kind] = out.get(kind, 0) + 1
@@ -286,7 +288,8 @@ def measure(
     record_rows = spark.read.format("delta").load(str(platform / "person_record"))
     prepared: pd.DataFrame = M.prepare(record_rows).toPandas()
     points = curve(prepared, links, truth_records)
-    missed = misses(prepared, xref, truth_records)
+    linked = with_truth(prepared, xref, truth_records)
+    missed = misses(linked)
     model_json = _read(platform / "linkage_models")["model_json"].iloc[-1]
     used = M.threshold_for(model_json, settings.match_weight_threshold)
     if keep is not None:
@@ -344,7 +347,7 @@ def measure(
         "curve": points,
         "plateau": plateau(points, used),
         "missed_pairs": missed,
-        "wrong_clusters": wrong_clusters(prepared, xref, truth_records),
+        "wrong_clusters": wrong_clusters(linked),
         **spark_figures,
         **default_figures,
     }
@@ -371,6 +374,7 @@ def offline(cache: Path) -> dict[str, Any]:
     c = cluster(nodes, edges).cluster_of
     xref = _split_uid(pd.DataFrame({"unique_id": list(c), "person_id": list(c.values())}))
     at = min(points, key=lambda p: abs(p["threshold"] - threshold))
+    linked = with_truth(prepared, xref, truth_records)
     return {
         "records": len(prepared),
         "train_and_score_seconds": round(seconds, 1),
@@ -378,8 +382,8 @@ def offline(cache: Path) -> dict[str, Any]:
         "person_at_threshold": at,
         "plateau": plateau(points, threshold),
         "curve": points,
-        "missed_pairs": misses(prepared, xref, truth_records),
-        "wrong_clusters": wrong_clusters(prepared, xref, truth_records),
+        "missed_pairs": misses(linked),
+        "wrong_clusters": wrong_clusters(linked),
     }
 
 
@@ -638,6 +642,7 @@ def measure_without_spark(
     eligible = score_eligible(flags, xref, members, truth_records, truth_families, truth_headlines)
     points = curve(prepared, links, truth_records)
     model = json.loads(model_json)
+    linked = with_truth(prepared, xref, truth_records)
     return {
         "records": len(prepared),
         "people": len(set(c.cluster_of.values())),
@@ -652,8 +657,8 @@ def measure_without_spark(
         "eligible": eligible.__dict__,
         "curve": points,
         "plateau": plateau(points, used),
-        "missed_pairs": misses(prepared, xref, truth_records),
-        "wrong_clusters": wrong_clusters(prepared, xref, truth_records),
+        "missed_pairs": misses(linked),
+        "wrong_clusters": wrong_clusters(linked),
     }
 
 
