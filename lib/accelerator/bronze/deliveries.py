@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from accelerator.bronze.manifest import (
     MAX_MANIFEST_BYTES,
@@ -174,6 +174,12 @@ class FileProfile:
     extra_columns: list[str] = field(default_factory=list)
     records: int = 0
     quarantined: dict[str, int] = field(default_factory=dict)  # rows per reason code
+    # What landing needs to know of the file, not logged (``Outcome.profile_json`` leaves them out):
+    header: list[str] = field(default_factory=list)  # column names, trimmed and lower case
+    physical_lines: int = 0  # the header's included
+    field_chars: int = 0  # characters in the fields of the accepted records
+
+    LANDING_ONLY: ClassVar[tuple[str, ...]] = ("header", "physical_lines", "field_chars")
 
 
 @dataclass
@@ -193,7 +199,10 @@ class Outcome:
     files: list[FileProfile] = field(default_factory=list)
 
     def profile_json(self) -> str:
-        return json.dumps([f.__dict__ for f in self.files], sort_keys=True)
+        logged = [
+            {k: v for k, v in f.__dict__.items() if k not in FileProfile.LANDING_ONLY} for f in self.files
+        ]
+        return json.dumps(logged, sort_keys=True)
 
     def reject(self, code: str, text: str) -> Outcome:
         """This outcome as REJECTED: the reason starts with its code, and no rows are counted."""
@@ -221,11 +230,13 @@ def internal_error(out: Outcome, exc: BaseException, during: str) -> Outcome:
 def record_key(spec: FeedSpec, values: Mapping[str, str | None]) -> str:
     """outputs.md "Record keys": key columns trimmed, joined with ``|``, dates as YYYY-MM-DD."""
     return "|".join(
-        _key_part(values.get(c), spec.column(c).kind == "date", c in spec.upper_key_columns) for c in spec.key
+        record_key_part(values.get(c), spec.column(c).kind == "date", c in spec.upper_key_columns)
+        for c in spec.key
     )
 
 
-def _key_part(value: str | None, is_date: bool, upper: bool) -> str:
+def record_key_part(value: str | None, is_date: bool, upper: bool) -> str:
+    """One key column's part of a record key: trimmed, a date as YYYY-MM-DD, upper case if asked."""
     v = (value or "").strip()
     if is_date:
         d = parse_date(v)
@@ -283,7 +294,7 @@ class FileRules:
         extra = {h: fields[i] for h, i in self.extra if fields[i].strip()}
         row["_extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
         row["record_key"] = "|".join(
-            _key_part(fields[i] if i is not None else None, is_date, upper)
+            record_key_part(fields[i] if i is not None else None, is_date, upper)
             for i, is_date, upper in self.key_parts
         )
         return row
@@ -450,7 +461,7 @@ def _scan_file(storage: Storage, spec: FeedSpec, path: str, profile: FileProfile
         profile.extra_columns = [h for h in header if h not in known]
         reasons: Counter[str] = Counter()
         dates: Counter[str] = Counter()
-        count = 0
+        count = chars = 0
         rules = FileRules(spec, header)
         for rec in records:
             count += 1
@@ -458,6 +469,7 @@ def _scan_file(storage: Storage, spec: FeedSpec, path: str, profile: FileProfile
             if problem is not None:
                 reasons[problem[0]] += 1
                 continue
+            chars += sum(map(len, rec.fields))
             for i in rules.dates:
                 fmt = date_format(rec.fields[i])
                 if fmt:
@@ -465,6 +477,7 @@ def _scan_file(storage: Storage, spec: FeedSpec, path: str, profile: FileProfile
     except NotText as exc:
         raise Rejected(NOT_TEXT, f"{profile.name}: {exc}") from None
     profile.records = count
+    profile.header, profile.physical_lines, profile.field_chars = header, text.lines, chars
     profile.quarantined = dict(sorted(reasons.items()))
     profile.date_formats = dict(sorted(dates.items()))
     profile.encoding = text.encoding

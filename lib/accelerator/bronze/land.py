@@ -34,10 +34,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from accelerator.bronze.columnar import NotPlain, plain_batches, plain_delivery
 from accelerator.bronze.deliveries import (
     DUPLICATE,
     LOADED,
@@ -54,6 +56,7 @@ from accelerator.bronze.deliveries import (
 from accelerator.config import RunContext, Settings
 from accelerator.feeds import AUTHORITIES, FEEDS
 from accelerator.io import tables
+from accelerator.io.frames import from_arrow
 from accelerator.io.lake import Lake
 from accelerator.io.storage import Storage
 from accelerator.io.tables import column as col
@@ -280,13 +283,26 @@ def _frame(spark: SparkSession, rows: list[dict[str, Any]], schema: T.StructType
     return spark.createDataFrame(pdf, schema=schema)
 
 
+@dataclass
+class _Held:
+    """Rows waiting to be written: as dicts (the row path) and in Arrow columns (the columnar
+    path, ``bronze/columnar.py``: one record batch per block read, with its delivery's id)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[tuple[str, pa.RecordBatch]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows) + sum(b.num_rows for _, b in self.columns)
+
+
 class _Batches:
     """One table's writes in this run: rows held up to ``batch_rows``, the first batch replacing
     this run's deliveries (leftovers of an interrupted run), the later ones appended. Batches are
     written on threads of the table's own while the next one fills: the first alone (the appends
     must not start before its replace has committed), then up to ``WRITE_AHEAD`` appends at once
     (Delta commits blind appends to one table concurrently; a batch's Arrow transfer and Parquet
-    encoding then overlap another's commit). At most ``WRITE_AHEAD + 1`` batches are in memory."""
+    encoding then overlap another's commit). At most ``WRITE_AHEAD + 1`` batches are in memory.
+    A batch may mix rows of many deliveries, held as dicts or in columns."""
 
     def __init__(
         self,
@@ -303,7 +319,7 @@ class _Batches:
         self.ids = sorted(set(delivery_ids))
         self.had_table = tables.exists(spark, path)
         tables.create(spark, path, schema, stats=stats)
-        self.rows: list[dict[str, Any]] = []
+        self.held = _Held()
         self.replaced = False
         self.written: set[str] = set()
         self._writer = ThreadPoolExecutor(max_workers=WRITE_AHEAD)
@@ -311,8 +327,14 @@ class _Batches:
         self._replacing = False  # the first batch (a replace) is being written
 
     def add(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= self.batch_rows:
+        self.held.rows.append(row)
+        if len(self.held) >= self.batch_rows:
+            self.flush()
+
+    def add_columns(self, batch: pa.RecordBatch, delivery_id: str) -> None:
+        """Rows of one delivery already in columns (a record batch: a partition of the write)."""
+        self.held.columns.append((delivery_id, batch))
+        if len(self.held) >= self.batch_rows:
             self.flush()
 
     def _wait(self, *, leave: int = 0) -> None:
@@ -321,8 +343,17 @@ class _Batches:
         while len(self._in_flight) > leave:
             self._in_flight.pop(0).result()
 
-    def _write(self, rows: list[dict[str, Any]], first: bool) -> None:
-        df = _frame(self.spark, rows, self.schema)
+    def _write(self, held: _Held, first: bool) -> None:
+        frames = []
+        if held.rows:
+            frames.append(_frame(self.spark, held.rows, self.schema))
+        if held.columns:
+            # Small deliveries' batches together, then cut as the row path's frames are cut: one
+            # partition (one Parquet file) per `arrow.maxRecordsPerBatch` rows (spark.py).
+            table = pa.Table.from_batches([b for _, b in held.columns]).combine_chunks()
+            step = int(self.spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch") or 10_000)
+            frames.append(from_arrow(self.spark, table.to_batches(max_chunksize=step), self.schema))
+        df = frames[0] if len(frames) == 1 else frames[0].union(frames[1])
         if first:
             tables.replace_where(
                 df, self.path, tables.isin(F.col(self.id_column), self.ids), stats=self.stats
@@ -331,20 +362,22 @@ class _Batches:
             tables.append(df, self.path, stats=self.stats)
 
     def flush(self) -> None:
-        if not self.rows:
+        if not len(self.held):
             return
-        rows, self.rows = self.rows, []
+        held, self.held = self.held, _Held()
+        self.written.update(r[self.id_column] for r in held.rows)
+        self.written.update(d for d, _ in held.columns)
         first, self.replaced = not self.replaced, True
-        self.written.update(r[self.id_column] for r in rows)
         # The first batch's replace commits before any append starts; then WRITE_AHEAD at once.
         self._wait(leave=0 if self._replacing else WRITE_AHEAD - 1)
         self._replacing = first
-        self._in_flight.append(self._writer.submit(self._write, rows, first))
+        self._in_flight.append(self._writer.submit(self._write, held, first))
 
     def discard(self, delivery_id: str) -> None:
         """Drop one delivery's rows: those held, and those already written in this run."""
         self._wait()
-        self.rows = [r for r in self.rows if r[self.id_column] != delivery_id]
+        self.held.rows = [r for r in self.held.rows if r[self.id_column] != delivery_id]
+        self.held.columns = [(d, b) for d, b in self.held.columns if d != delivery_id]
         if delivery_id in self.written:
             tables.delete_where(self.spark, self.path, F.col(self.id_column) == delivery_id)
             self.written.discard(delivery_id)
@@ -401,6 +434,8 @@ def _land_authority(
                 "_run_id": ctx.run_id,
                 "_loaded_at": ctx.started_at,
             }
+            if plain_delivery(o) and _land_plain(storage, o, bronze, stamp, batch_rows, failed):
+                continue
             q_stamp = {"run_id": ctx.run_id, "delivery_id": o.ref.delivery_id}
             rows = delivered(storage, o)
             while True:
@@ -420,6 +455,30 @@ def _land_authority(
         bronze.close()
     quarantine.close()
     return failed
+
+
+def _land_plain(
+    storage: Storage,
+    o: Outcome,
+    bronze: _Batches,
+    stamp: dict[str, Any],
+    batch_rows: int,
+    failed: dict[str, BaseException],
+) -> bool:
+    """Land a delivery whose files are all plain in columns (``bronze/columnar.py``). False when
+    Arrow's reading disagrees with the assessment: its rows written so far are discarded, for the
+    row path to land it instead. Any other failure rejects the delivery, as on the row path."""
+    try:
+        for profile in o.files:
+            for batch in plain_batches(storage, o, profile, bronze.schema, stamp, batch_rows):
+                bronze.add_columns(batch, o.ref.delivery_id)
+    except NotPlain:
+        bronze.discard(o.ref.delivery_id)
+        return False
+    except Exception as exc:  # reading the delivery again failed: reject it, go on
+        failed[o.ref.delivery_id] = exc
+        bronze.discard(o.ref.delivery_id)
+    return True
 
 
 def publish(

@@ -1,11 +1,14 @@
-"""Intermediate DataFrames computed once and cut from their lineage."""
+"""Intermediate DataFrames computed once and cut from their lineage; DataFrames of Arrow batches."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import reduce
+from typing import Any
 
-from pyspark.sql import DataFrame
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 
 def union_all(frames: Sequence[DataFrame]) -> DataFrame:
@@ -37,3 +40,34 @@ class Materialised:
             # A local checkpoint's plan is the LogicalRDD holding the checkpointed RDD.
             df._jdf.queryExecution().logical().rdd().unpersist(False)
         self._frames.clear()
+
+
+def from_arrow(spark: SparkSession, batches: Iterable[pa.RecordBatch], schema: StructType) -> DataFrame:
+    """A DataFrame of Arrow record batches (one partition each), whose columns are ``schema``'s in
+    its order and of the Arrow types Spark gives them (``pyspark.sql.pandas.types.to_arrow_schema``).
+
+    What ``spark.createDataFrame(pandas_frame)`` does once the frame is Arrow, without the pandas
+    frame in between: bronze's columnar path (``bronze/columnar.py``) reads a delivered file into
+    Arrow and would otherwise turn every value into a Python object and back. This is PySpark
+    3.5's own route (``SparkContext._serialize_to_jvm`` and ``PythonSQLUtils.toDataFrame``, as in
+    ``pyspark.sql.pandas.conversion``); PySpark 4 takes an Arrow table in ``createDataFrame``.
+    """
+    from pyspark.sql.pandas.serializers import ArrowStreamSerializer
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    expected = to_arrow_schema(schema)
+    parts = list(batches)
+    for b in parts:
+        if not b.schema.equals(expected):
+            raise ValueError(f"an Arrow batch's schema is not the frame's: {b.schema} against {expected}")
+    sc: Any = spark.sparkContext
+    jvm: Any = sc._jvm
+    jsession: Any = spark._jsparkSession
+    jrdd = sc._serialize_to_jvm(
+        parts,
+        ArrowStreamSerializer(),
+        lambda name: jvm.PythonSQLUtils.readArrowStreamFromFile(name),
+        lambda: jvm.ArrowIteratorServer(),
+    )
+    df = DataFrame(jvm.PythonSQLUtils.toDataFrame(jrdd, schema.json(), jsession), spark)
+    return df
