@@ -1,16 +1,16 @@
 """Landing a plain file in columns: Arrow's C++ CSV reader instead of a Python loop per row.
 
-Bronze reads every delivered file twice: once to assess it (``deliveries.assess``: hash, parse,
-check every record, in Python, one line at a time, because any byte can be hostile), and once to
-land its rows. Most files are plain: UTF-8, one record per physical line, no quarantined record, no
-column the feed does not know. For those, the second read needs none of the per-line care, and
-Arrow's CSV reader parses them in C++ into the columns Spark takes, two orders of magnitude less
-Python work per row (issue 17's throughput, ``docs/scale.md``).
+Bronze reads a delivered file again to land its rows, after assessing it (``deliveries.assess``:
+hash, parse and check every record in Python, one line at a time, because any byte can be
+hostile). Most files are plain: UTF-8, one record per physical line, no quarantined record, no
+column the feed does not know. For those, landing needs none of the per-line care: Arrow's CSV
+reader parses them in C++ into the columns Spark takes, with about a tenth of the Python work
+(issue 17's throughput, ``docs/scale.md``).
 
 A file is landed in columns only when its assessment says it is plain (:func:`is_plain`), and its
 rows must come out of Arrow as the Python reader gave them: the same number of records and the
-same number of characters in all their fields (:class:`NotPlain`
-otherwise; the caller then lands the delivery the row-by-row way). Values are then the Python
+same number of characters in all their fields (:class:`NotPlain` otherwise, as for any error of
+Arrow's own; the caller then lands the delivery the row-by-row way). Values are then the Python
 path's exactly: a blank field (nothing but what Python's ``str.strip`` removes) is null; the record
 key is built by the same function (``deliveries.record_key_part``); ``_line`` is the physical line
 (the header is line 1, and a plain file has one record per line). Arrow's reader follows RFC 4180
@@ -127,27 +127,32 @@ def plain_batches(
     header = profile.header
     arrow_schema = to_arrow_schema(schema)
     source = _HashingReader(read_chunks(storage, join(out.ref.path, profile.name)))
-    reader = pcsv.open_csv(
-        source,
-        read_options=pcsv.ReadOptions(
-            block_size=BLOCK_BYTES, skip_rows=1, column_names=header, use_threads=False
-        ),
-        parse_options=pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
-        convert_options=pcsv.ConvertOptions(
-            column_types={h: pa.string() for h in header},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
+    try:
+        reader = pcsv.open_csv(
+            source,
+            read_options=pcsv.ReadOptions(
+                block_size=BLOCK_BYTES, skip_rows=1, column_names=header, use_threads=False
+            ),
+            parse_options=pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowException as exc:  # Arrow's own error (not the storage's): the row path decides
+        raise NotPlain(f"{profile.name}: {type(exc).__name__}") from None
     position = {h: i for i, h in enumerate(header)}
-    key_parts = [(position[c], spec.column(c).kind == "date", c in spec.upper_key_columns) for c in spec.key]
+    key_parts = [
+        (position.get(c), spec.column(c).kind == "date", c in spec.upper_key_columns) for c in spec.key
+    ]
     records = chars = 0
     while True:
         try:
             block = reader.read_next_batch()
         except StopIteration:
             break
-        except pa.ArrowInvalid as exc:  # a row Arrow cannot split as Python did
+        except pa.ArrowException as exc:  # e.g. a row Arrow cannot split as Python did
             raise NotPlain(f"{profile.name}: {type(exc).__name__}") from None
         n = block.num_rows
         columns: list[pa.Array] = []
@@ -159,7 +164,10 @@ def plain_batches(
                 blank = pc.match_substring_regex(values, BLANK)
                 columns.append(pc.replace_with_mask(values, blank, pa.nulls(n, pa.string())))
             elif f.name == "record_key":
-                keys = zip(*(block.column(i).to_pylist() for i, _, _ in key_parts), strict=True)
+                parts = (
+                    block.column(i).to_pylist() if i is not None else [None] * n for i, _, _ in key_parts
+                )
+                keys = zip(*parts, strict=True)
                 flags = [(d, u) for _, d, u in key_parts]
                 joined = [
                     "|".join(record_key_part(v, *fl) for v, fl in zip(k, flags, strict=True)) for k in keys

@@ -6,7 +6,8 @@ The stage has the three parts of every stage:
   LOADED file) and :func:`assess_all` (each unsettled delivery folder assessed in processing
   order, its files streamed, no rows kept: ``deliveries.assess``);
 - *transform*: ``deliveries.delivered`` streams a LOADED delivery's rows, read again from its
-  files; :func:`log_rows` builds the log rows;
+  files, or, when every file is plain, ``columnar.plain_batches`` reads them in Arrow columns;
+  :func:`log_rows` builds the log rows;
 - *publish*: :func:`publish`, the one function here that writes.
 
 Commit point: the delivery log. Delta commits one table at a time, so :func:`publish` writes, per
