@@ -2,9 +2,11 @@
 
 A rewritten table still holds the removed rows in its older data files and, through column
 statistics and operation parameters, possibly in its transaction log. :func:`purge_histories`
-vacuums with zero retention, writes a checkpoint of the latest version and deletes every older
-commit, checksum and checkpoint (and checksum files of deleted data files). Time travel to the
-versions before is gone, by design.
+deletes every file under the table that its latest version does not read (what ``VACUUM ... RETAIN
+0 HOURS`` deletes; done by hand, it costs one small Spark job a table instead of VACUUM's listing,
+join and delete jobs), writes a checkpoint of the latest version and deletes every older commit,
+checksum and checkpoint (and checksum files of deleted data files). Time travel to the versions
+before is gone, by design. The caller holds the lake's writer lease: no writer is adding files.
 
 Each table's purge is idempotent: a purge killed part-way is completed by purging again. A table
 with nothing to purge (its first version only, every file its own) is left as it is.
@@ -19,15 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from accelerator.io import tables
 from accelerator.io.lake import join
 from accelerator.io.storage import HadoopStorage
-from accelerator.spark import session_conf
 
-RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
-LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
 # Tables that every pipeline run rewrites wholesale: their history holds everyone.
 REWRITTEN_BY_RUNS = ("person_record", "person_xref", "person_links", "family_member")
 _VERSION_FILE = re.compile(r"^\.?(\d{20})\.")
@@ -60,10 +59,7 @@ def purge_histories(spark: SparkSession, paths: Iterable[str]) -> int:
     """Leave only the latest version of each Delta table in ``paths`` (those that are tables).
     Returns how many files went, data and log."""
     todo = sorted({p for p in paths if tables.exists(spark, p)})
-    # Zero retention is refused unless the check is off; VACUUM lists files with one task per
-    # `parallelPartitionDiscovery.parallelism` (10,000 by default): far too many for one table.
-    conf = {RETENTION_CHECK: "false", LISTING_PARALLELISM: str(max(spark.sparkContext.defaultParallelism, 2))}
-    with session_conf(spark, conf), ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         return sum(pool.map(lambda p: _purge_one(spark, p), todo))
 
 
@@ -93,20 +89,41 @@ def nothing_to_purge(fs: HadoopStorage, path: str, files: list[str]) -> bool:
     return data <= added | checksums
 
 
+def live_files(spark: SparkSession, path: str) -> set[str]:
+    """The data files the latest version of the table at ``path`` reads (from a fresh snapshot)."""
+    jvm: Any = spark.sparkContext._jvm
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog
+    delta_log.invalidateCache(spark._jsparkSession, jvm.org.apache.hadoop.fs.Path(path))
+    snapshot = delta_log.forTable(spark._jsparkSession, path).update(False, jvm.scala.Option.empty())
+    adds = [unquote(r.path) for r in DataFrame(snapshot.allFiles().toDF(), spark).select("path").collect()]
+    if any(a.startswith("/") or "://" in a for a in adds):  # we never write absolute paths
+        raise ValueError(f"{path}: the log names a data file by an absolute path; not purged by hand")
+    return {join(path, a) for a in adds}
+
+
 def _purge_one(spark: SparkSession, path: str) -> int:
+    """Delete every file under the table that its latest version does not read (what ``VACUUM
+    RETAIN 0 HOURS`` deletes, without its listing and join jobs), write a checkpoint of that
+    version and delete the log before it."""
     fs = HadoopStorage(spark)
     files = fs.walk(path)
     if nothing_to_purge(fs, path, files):
         return 0
     before = len(files)
-    spark.sql(f"VACUUM delta.`{path}` RETAIN 0 HOURS")
+    log_dir = join(path, "_delta_log")
+    live = live_files(spark, path)
+    for f in files:
+        if f.startswith(log_dir + "/") or f in live:
+            continue
+        folder, name = f.rsplit("/", 1)
+        if name.startswith(".") and name.endswith(".crc") and join(folder, name[1:-4]) in live:
+            continue  # the checksum of a file the table reads
+        fs.delete(f)
     jvm: Any = spark.sparkContext._jvm
     delta_log = jvm.org.apache.spark.sql.delta.DeltaLog
-    delta_log.invalidateCache(spark._jsparkSession, jvm.org.apache.hadoop.fs.Path(path))
     log = delta_log.forTable(spark._jsparkSession, path)
     version = int(log.update(False, jvm.scala.Option.empty()).version())
     log.checkpoint()
-    log_dir = join(path, "_delta_log")
     for name in fs.children(log_dir):
         m = _VERSION_FILE.match(name)
         if m and int(m.group(1)) < version:
