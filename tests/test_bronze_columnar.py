@@ -106,24 +106,14 @@ def _land_both_ways(
         return real(storage, out, *args)
 
     by_columns, by_rows = Lake(str(tmp_path / "columns")), Lake(str(tmp_path / "rows"))
-    with monkeypatch.context() as m:
-        m.setattr(land, "plain_batches", counting)
-        run_bronze(
-            spark,
-            Settings(lake_root=by_columns.root, landing_root=str(landing)),
-            CTX,
-            STORE,
-            batch_rows=batch_rows,
-        )
-    with monkeypatch.context() as m:
-        m.setattr(land, "plain_delivery", lambda _o: False)
-        run_bronze(
-            spark,
-            Settings(lake_root=by_rows.root, landing_root=str(landing)),
-            CTX,
-            STORE,
-            batch_rows=batch_rows,
-        )
+    for lake, patch in (
+        (by_columns, ("plain_batches", counting)),
+        (by_rows, ("plain_delivery", lambda _o: False)),
+    ):
+        with monkeypatch.context() as m:
+            m.setattr(land, *patch)
+            settings = Settings(lake_root=lake.root, landing_root=str(landing))
+            run_bronze(spark, settings, CTX, STORE, batch_rows=batch_rows)
     return by_columns, by_rows, sorted(set(columnar))
 
 

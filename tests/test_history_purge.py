@@ -7,8 +7,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from pyspark.sql import SparkSession
 
+from accelerator.governance import history
 from accelerator.governance.history import nothing_to_purge, purge_histories
 from accelerator.io import tables
 from accelerator.io.storage import HadoopStorage
@@ -55,3 +57,31 @@ def test_a_table_with_history_or_a_stray_file_is_purged(spark: SparkSession, tmp
     assert {r.name for r in spark.read.format("delta").load(rewritten).collect()} == {"b"}
     assert not (Path(stray) / "part-99999-killed-writer.parquet").exists()
     assert {r.name for r in spark.read.format("delta").load(stray).collect()} == {"c"}
+
+
+def test_a_log_and_listing_that_disagree_leave_the_deleting_to_vacuum(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planted: the latest version seems to read a file the listing does not show (a path spelt
+    otherwise). Nothing is deleted by hand; VACUUM purges, and the table still reads whole."""
+    rewritten = _table(spark, tmp_path / "t", [("a", 1), ("b", 2)])
+    _table(spark, tmp_path / "t", [("b", 2), ("c", 3)])
+    real = history.live_files
+    vacuumed: list[str] = []
+    monkeypatch.setattr(
+        history, "live_files", lambda s, p: (real(s, p) or set()) | {p + "/elsewhere.parquet"}
+    )
+    real_sql = spark.sql
+
+    def sql(query: str, *args: object, **kw: object) -> object:
+        vacuumed.append(query)
+        return real_sql(query, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(spark, "sql", sql)
+    assert purge_histories(spark, [rewritten]) > 0
+    assert vacuumed == [f"VACUUM delta.`{rewritten}` RETAIN 0 HOURS"]
+    monkeypatch.undo()
+    assert {r.name for r in spark.read.format("delta").load(rewritten).collect()} == {"b", "c"}
+    data = {f for f in _files(Path(rewritten)) if f.endswith(".parquet") and "_delta_log" not in f}
+    live = {Path(p).name for p in history.live_files(spark, rewritten) or set()}
+    assert data == live and len(live) >= 1  # version 0's files are gone: only the latest version's

@@ -16,6 +16,7 @@ import json
 import uuid
 from typing import Any
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
 from accelerator.io.storage import HadoopStorage
@@ -28,11 +29,17 @@ def _fs(spark: SparkSession, path: str) -> tuple[Any, Any, Any]:
     return jvm, jpath.getFileSystem(conf), jpath
 
 
-def _read(spark: SparkSession, path: str) -> str | None:
+def _read(spark: SparkSession, path: str, attempts: int = 3) -> str | None:
     store = HadoopStorage(spark)
-    if not store.exists(path):
-        return None
-    return store.read_bytes(path).decode("utf-8")
+    for attempt in range(attempts):
+        if not store.exists(path):
+            return None
+        try:
+            return store.read_bytes(path).decode("utf-8")
+        except Py4JJavaError:  # a rewrite renamed over it (and its checksum) as it was opened
+            if attempt == attempts - 1:
+                raise
+    return None
 
 
 def temporaries(spark: SparkSession, path: str) -> list[str]:

@@ -26,7 +26,14 @@ from pyspark.sql import DataFrame, SparkSession
 from accelerator.io import tables
 from accelerator.io.lake import join
 from accelerator.io.storage import HadoopStorage
+from accelerator.spark import session_conf
 
+# VACUUM, where it is still used (_purge_one): zero retention is refused unless the check is off, and it
+# lists files with one task per `parallelPartitionDiscovery.parallelism` (10,000 by default).
+VACUUM_CONF = {
+    "spark.databricks.delta.retentionDurationCheck.enabled": "false",
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
+}
 # Tables that every pipeline run rewrites wholesale: their history holds everyone.
 REWRITTEN_BY_RUNS = ("person_record", "person_xref", "person_links", "family_member")
 _VERSION_FILE = re.compile(r"^\.?(\d{20})\.")
@@ -59,7 +66,7 @@ def purge_histories(spark: SparkSession, paths: Iterable[str]) -> int:
     """Leave only the latest version of each Delta table in ``paths`` (those that are tables).
     Returns how many files went, data and log."""
     todo = sorted({p for p in paths if tables.exists(spark, p)})
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with session_conf(spark, VACUUM_CONF), ThreadPoolExecutor(max_workers=4) as pool:
         return sum(pool.map(lambda p: _purge_one(spark, p), todo))
 
 
@@ -89,22 +96,25 @@ def nothing_to_purge(fs: HadoopStorage, path: str, files: list[str]) -> bool:
     return data <= added | checksums
 
 
-def live_files(spark: SparkSession, path: str) -> set[str]:
-    """The data files the latest version of the table at ``path`` reads (from a fresh snapshot)."""
+def live_files(spark: SparkSession, path: str) -> set[str] | None:
+    """The data files the latest version of the table at ``path`` reads (from a fresh snapshot);
+    None if the log names one by an absolute path (we never write one)."""
     jvm: Any = spark.sparkContext._jvm
     delta_log = jvm.org.apache.spark.sql.delta.DeltaLog
     delta_log.invalidateCache(spark._jsparkSession, jvm.org.apache.hadoop.fs.Path(path))
     snapshot = delta_log.forTable(spark._jsparkSession, path).update(False, jvm.scala.Option.empty())
     adds = [unquote(r.path) for r in DataFrame(snapshot.allFiles().toDF(), spark).select("path").collect()]
-    if any(a.startswith("/") or "://" in a for a in adds):  # we never write absolute paths
-        raise ValueError(f"{path}: the log names a data file by an absolute path; not purged by hand")
+    if any(a.startswith("/") or "://" in a for a in adds):
+        return None
     return {join(path, a) for a in adds}
 
 
 def _purge_one(spark: SparkSession, path: str) -> int:
     """Delete every file under the table that its latest version does not read (what ``VACUUM
     RETAIN 0 HOURS`` deletes, without its listing and join jobs), write a checkpoint of that
-    version and delete the log before it."""
+    version and delete the log before it. Should the log name a file by an absolute path, or a file
+    the latest version reads be missing from the listing (its path spelt otherwise than the log
+    spells it), nothing is deleted by hand: VACUUM does it."""
     fs = HadoopStorage(spark)
     files = fs.walk(path)
     if nothing_to_purge(fs, path, files):
@@ -112,6 +122,9 @@ def _purge_one(spark: SparkSession, path: str) -> int:
     before = len(files)
     log_dir = join(path, "_delta_log")
     live = live_files(spark, path)
+    if live is None or not live <= set(files):  # the log and the listing disagree: Delta decides
+        spark.sql(f"VACUUM delta.`{path}` RETAIN 0 HOURS")  # (purge_histories sets VACUUM_CONF)
+        live, files = set(), []
     for f in files:
         if f.startswith(log_dir + "/") or f in live:
             continue
