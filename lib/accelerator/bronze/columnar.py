@@ -34,7 +34,7 @@ import pyarrow.csv as pcsv
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
-from accelerator.bronze.deliveries import DeliveryChanged, FileProfile, Outcome, record_key_part
+from accelerator.bronze.deliveries import DeliveryChanged, FileProfile, Outcome, hashed, record_key_part
 from accelerator.feeds import FEEDS
 from accelerator.io.lake import join
 from accelerator.io.storage import Storage, read_chunks
@@ -77,13 +77,12 @@ def plain_delivery(out: Outcome) -> bool:
     return bool(out.files) and all(is_plain(f) for f in out.files)
 
 
-class _HashingReader(io.RawIOBase):
-    """The file's bytes for Arrow, hashed as they pass, the byte-order mark dropped."""
+class _Reader(io.RawIOBase):
+    """A file's chunks as a stream for Arrow, the byte-order mark dropped."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks, self._first = chunks, True
         self._view, self._at = memoryview(b""), 0
-        self.digest = hashlib.sha256()
 
     def readable(self) -> bool:
         return True
@@ -93,7 +92,6 @@ class _HashingReader(io.RawIOBase):
             chunk = next(self._chunks, None)
             if chunk is None:
                 return 0
-            self.digest.update(chunk)
             if self._first and chunk:
                 self._first = False
                 if chunk.startswith(_BOM):
@@ -126,7 +124,8 @@ def plain_batches(
     spec = FEEDS[out.ref.feed]
     header = profile.header
     arrow_schema = to_arrow_schema(schema)
-    source = _HashingReader(read_chunks(storage, join(out.ref.path, profile.name)))
+    digest = hashlib.sha256()
+    source = _Reader(hashed(read_chunks(storage, join(out.ref.path, profile.name)), digest))
     try:
         reader = pcsv.open_csv(
             source,
@@ -143,9 +142,8 @@ def plain_batches(
     except pa.ArrowException as exc:  # Arrow's own error (not the storage's): the row path decides
         raise NotPlain(f"{profile.name}: {type(exc).__name__}") from None
     position = {h: i for i, h in enumerate(header)}
-    key_parts = [
-        (position.get(c), spec.column(c).kind == "date", c in spec.upper_key_columns) for c in spec.key
-    ]
+    key_columns = [position.get(c) for c in spec.key]
+    key_flags = [(spec.column(c).kind == "date", c in spec.upper_key_columns) for c in spec.key]
     records = chars = 0
     while True:
         try:
@@ -164,13 +162,11 @@ def plain_batches(
                 blank = pc.match_substring_regex(values, BLANK)
                 columns.append(pc.replace_with_mask(values, blank, pa.nulls(n, pa.string())))
             elif f.name == "record_key":
-                parts = (
-                    block.column(i).to_pylist() if i is not None else [None] * n for i, _, _ in key_parts
-                )
+                parts = (block.column(i).to_pylist() if i is not None else [None] * n for i in key_columns)
                 keys = zip(*parts, strict=True)
-                flags = [(d, u) for _, d, u in key_parts]
                 joined = [
-                    "|".join(record_key_part(v, *fl) for v, fl in zip(k, flags, strict=True)) for k in keys
+                    "|".join(record_key_part(v, d, u) for v, (d, u) in zip(k, key_flags, strict=True))
+                    for k in keys
                 ]
                 columns.append(pa.array(joined, pa.string()))
             elif f.name == "_line":
@@ -186,7 +182,7 @@ def plain_batches(
         rows = pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
         for start in range(0, n, batch_rows):
             yield rows.slice(start, batch_rows)
-    if source.digest.hexdigest() != profile.sha256:
+    if digest.hexdigest() != profile.sha256:
         raise DeliveryChanged(profile.name)
     if records != profile.records or chars != profile.field_chars:
         raise NotPlain(

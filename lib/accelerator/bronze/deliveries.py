@@ -320,11 +320,12 @@ def read_header(spec: FeedSpec, name: str, records: Iterator[RawRecord]) -> list
 def _records(storage: Storage, path: str, profile: TextProfile, digest: Any = None) -> Iterator[RawRecord]:
     chunks = read_chunks(storage, path)
     if digest is not None:
-        chunks = _hashing(chunks, digest)
+        chunks = hashed(chunks, digest)
     return read_records(chunks, profile)
 
 
-def _hashing(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:
+def hashed(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:
+    """The chunks, unchanged, each added to ``digest`` as it passes."""
     for c in chunks:
         digest.update(c)
         yield c

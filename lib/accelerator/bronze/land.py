@@ -57,7 +57,7 @@ from accelerator.bronze.deliveries import (
 from accelerator.config import RunContext, Settings
 from accelerator.feeds import AUTHORITIES, FEEDS
 from accelerator.io import tables
-from accelerator.io.frames import from_arrow
+from accelerator.io.frames import from_arrow, union_all
 from accelerator.io.lake import Lake
 from accelerator.io.storage import Storage
 from accelerator.io.tables import column as col
@@ -354,7 +354,7 @@ class _Batches:
             table = pa.Table.from_batches([b for _, b in held.columns]).combine_chunks()
             step = int(self.spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch") or 10_000)
             frames.append(from_arrow(self.spark, table.to_batches(max_chunksize=step), self.schema))
-        df = frames[0] if len(frames) == 1 else frames[0].union(frames[1])
+        df = union_all(frames)
         if first:
             tables.replace_where(
                 df, self.path, tables.isin(F.col(self.id_column), self.ids), stats=self.stats

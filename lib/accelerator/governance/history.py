@@ -28,12 +28,8 @@ from accelerator.io.lake import join
 from accelerator.io.storage import HadoopStorage
 from accelerator.spark import session_conf
 
-# VACUUM, where it is still used (_purge_one): zero retention is refused unless the check is off, and it
-# lists files with one task per `parallelPartitionDiscovery.parallelism` (10,000 by default).
-VACUUM_CONF = {
-    "spark.databricks.delta.retentionDurationCheck.enabled": "false",
-    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
-}
+RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
 # Tables that every pipeline run rewrites wholesale: their history holds everyone.
 REWRITTEN_BY_RUNS = ("person_record", "person_xref", "person_links", "family_member")
 _VERSION_FILE = re.compile(r"^\.?(\d{20})\.")
@@ -66,7 +62,11 @@ def purge_histories(spark: SparkSession, paths: Iterable[str]) -> int:
     """Leave only the latest version of each Delta table in ``paths`` (those that are tables).
     Returns how many files went, data and log."""
     todo = sorted({p for p in paths if tables.exists(spark, p)})
-    with session_conf(spark, VACUUM_CONF), ThreadPoolExecutor(max_workers=4) as pool:
+    # For VACUUM, where it is still used (_purge_one): zero retention is refused unless the check is
+    # off, and it lists files with one task per `parallelPartitionDiscovery.parallelism` (10,000 by
+    # default): far too many for one table.
+    conf = {RETENTION_CHECK: "false", LISTING_PARALLELISM: str(max(spark.sparkContext.defaultParallelism, 2))}
+    with session_conf(spark, conf), ThreadPoolExecutor(max_workers=4) as pool:
         return sum(pool.map(lambda p: _purge_one(spark, p), todo))
 
 
@@ -123,7 +123,7 @@ def _purge_one(spark: SparkSession, path: str) -> int:
     log_dir = join(path, "_delta_log")
     live = live_files(spark, path)
     if live is None or not live <= set(files):  # the log and the listing disagree: Delta decides
-        spark.sql(f"VACUUM delta.`{path}` RETAIN 0 HOURS")  # (purge_histories sets VACUUM_CONF)
+        spark.sql(f"VACUUM delta.`{path}` RETAIN 0 HOURS")  # (purge_histories sets its settings)
         live, files = set(), []
     for f in files:
         if f.startswith(log_dir + "/") or f in live:

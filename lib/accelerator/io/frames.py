@@ -69,5 +69,4 @@ def from_arrow(spark: SparkSession, batches: Iterable[pa.RecordBatch], schema: S
         lambda name: jvm.PythonSQLUtils.readArrowStreamFromFile(name),
         lambda: jvm.ArrowIteratorServer(),
     )
-    df = DataFrame(jvm.PythonSQLUtils.toDataFrame(jrdd, schema.json(), jsession), spark)
-    return df
+    return DataFrame(jvm.PythonSQLUtils.toDataFrame(jrdd, schema.json(), jsession), spark)
