@@ -40,7 +40,8 @@ from deltalake import DeltaTable
 
 from accelerator.evaluation import PairScore, score_eligible, score_families, score_people
 from accelerator.linkage import model as M
-from accelerator.linkage.cluster import Edge, cluster, record_nodes
+from accelerator.linkage.cluster import NODE_COLUMNS, Edge, cluster, record_nodes
+from accelerator.linkage.people import STORE_MIN_WEIGHT
 from accelerator.synth import generate
 from accelerator.synth.generator import build as build_truth
 from accelerator.synth.truth import record_flags
@@ -55,8 +56,7 @@ LINKAGE_TABLES = (
     "linkage_report",
     "family_member",
 )
-CURVE = tuple(float(t) for t in range(0, 11))  # match-weight thresholds (pairs are stored from 0)
-NODE_COLUMNS = ["unique_id", "authority", "feed", "record_key", "nhs", "upn", "nino", "dob"]
+CURVE = tuple(float(t) for t in range(-4, 11))  # match-weight thresholds (pairs are stored from -4)
 
 
 def peak_rss_mib() -> int:
@@ -147,7 +147,7 @@ def curve(
     nodes_frame: pd.DataFrame, links: pd.DataFrame, truth_records: pd.DataFrame
 ) -> list[dict[str, float]]:
     """Person precision and recall at each threshold of :data:`CURVE`, clustering the stored pairs."""
-    nodes = record_nodes(nodes_frame[NODE_COLUMNS].itertuples(index=False))
+    nodes = record_nodes(nodes_frame[list(NODE_COLUMNS)].itertuples(index=False))
     pairs = list(
         links[["unique_id_l", "unique_id_r", "match_weight", "by_identifier"]].itertuples(index=False)
     )
@@ -359,11 +359,13 @@ def offline(cache: Path) -> dict[str, Any]:
     truth_records = pd.read_csv(cache / "truth" / "records.csv", dtype=str, keep_default_na=False)
     t0 = time.perf_counter()
     model_json = M.train(prepared, backend="duckdb", spark=None)
-    links = M.score(prepared.assign(is_new=1), model_json, backend="duckdb", spark=None, min_weight=0.0)
+    links = M.score(
+        prepared.assign(is_new=1), model_json, backend="duckdb", spark=None, min_weight=STORE_MIN_WEIGHT
+    )
     seconds = time.perf_counter() - t0
     points = curve(prepared, links, truth_records)
     threshold = M.match_threshold(model_json)
-    nodes = record_nodes(prepared[NODE_COLUMNS].itertuples(index=False))
+    nodes = record_nodes(prepared[list(NODE_COLUMNS)].itertuples(index=False))
     edges = [
         Edge(a, b, float(w), bool(i))
         for a, b, w, i in links[["unique_id_l", "unique_id_r", "match_weight", "by_identifier"]].itertuples(
@@ -550,6 +552,7 @@ def reference_prepared(deliveries: list[Any], truth: Any) -> pd.DataFrame:
                     "address": addr,
                     "house_street": f"{m.group(2)} {m.group(3)}" if m else None,
                     "uprn": _uprn(v.get("uprn")) if "uprn" in v else None,
+                    "event_day": (acc.rec.event_date - date(1900, 1, 1)).days,
                     "nhs": nhs,
                     "upn": upn,
                     "nino": nino,
@@ -627,9 +630,9 @@ def measure_without_spark(
     flags = flags_frame(n, seed, as_of, profile, truth)
     t0 = time.perf_counter()
     model_json = M.train(prepared, backend="duckdb", spark=None)
-    links = M.score(prepared, model_json, backend="duckdb", spark=None, min_weight=0.0)
+    links = M.score(prepared, model_json, backend="duckdb", spark=None, min_weight=STORE_MIN_WEIGHT)
     used = M.match_threshold(model_json) if threshold is None else threshold
-    nodes = record_nodes(prepared[NODE_COLUMNS].itertuples(index=False))
+    nodes = record_nodes(prepared[list(NODE_COLUMNS)].itertuples(index=False))
     pairs = links[["unique_id_l", "unique_id_r", "match_weight", "by_identifier"]].itertuples(index=False)
     c = cluster(nodes, [Edge(a, b, float(w), bool(i)) for a, b, w, i in pairs if float(w) >= used])
     seconds = time.perf_counter() - t0

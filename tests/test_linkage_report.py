@@ -229,7 +229,7 @@ def test_the_pipelines_report_reconciles_with_person_xref_and_person_links(
     models = _platform(built_lake, "linkage_models").sort_values("trained_at")
     threshold = M.threshold_for(models["model_json"].iloc[-1], built_lake.settings.match_weight_threshold)
     summary = mine[mine["section"] == "summary"].set_index("item")
-    assert summary.loc["match_weight_threshold", "value"] == threshold  # the model's own: 2, not 6
+    assert summary.loc["match_weight_threshold", "value"] == threshold  # the model's own (0), not an override
     assert summary.loc["records", "count"] == len(xref)
     assert summary.loc["people", "count"] == xref["person_id"].nunique()
     assert summary.loc["pairs_stored", "count"] == len(links)

@@ -8,7 +8,15 @@ as a full re-run). A merge is refused when the two groups would then hold:
 - two records of one household roster with different member slots (one housing case on one status
   date, one early help family case): two people of one household are never one person;
 - dates of birth that cannot be typing slips of each other (equal, a day apart, or day and month
-  swapped), unless the edge itself is a shared valid identifier.
+  swapped), unless the edge itself is a shared valid identifier;
+- two homes at once, unless the edge itself is a shared valid identifier (outcomes.md: a record's
+  address is where its person lived on its event date). A person who moves leaves one home's
+  records behind before the next home's begin; two namesakes in two authorities live side by
+  side. A group's *stay* at a postcode runs from its first to its last record there; two stays
+  run side by side when they overlap by more than ``STAY_MARGIN_DAYS``, or a record of one lies
+  more than that inside the other. Homes are told apart only when postcode, every address line
+  and every UPRN differ, and a home the other group also lived at never counts (a person who moved
+  away and came back), so a slip in one field or a late address update does not split a person.
 
 Refused merges are returned, so that the linkage report can show them.
 """
@@ -21,6 +29,23 @@ from datetime import date
 from typing import Any
 
 IDENTIFIER_KINDS = ("nhs", "upn", "nino")
+# Two stays at two homes that overlap by more than this many days are two homes at once; a record
+# must sit this far inside another home's stay, on both sides, to count (a late address update).
+STAY_MARGIN_DAYS = 31
+NODE_COLUMNS = (
+    "unique_id", "authority", "feed", "record_key", "nhs", "upn", "nino", "dob",
+    "event_day", "postcode", "address", "uprn",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a record says its person lived on its event date (``day``: days since 1900-01-01)."""
+
+    day: int
+    postcode: str
+    address: str | None = None
+    uprn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +56,7 @@ class Node:
     identifiers: Mapping[str, str] = field(default_factory=dict)  # kind -> valid value
     dob: date | None = None
     roster: tuple[str, str] | None = None  # (household roster key, member slot)
+    place: Place | None = None
 
 
 @dataclass(frozen=True)
@@ -54,11 +80,63 @@ def dobs_compatible(x: date, y: date) -> bool:
 
 
 @dataclass
+class _Stay:
+    """A group's records at one postcode: their event days, address lines and UPRNs."""
+
+    postcode: str
+    days: list[int] = field(default_factory=list)
+    addresses: set[str] = field(default_factory=set)
+    uprns: set[str] = field(default_factory=set)
+
+    @property
+    def first(self) -> int:
+        return min(self.days)
+
+    @property
+    def last(self) -> int:
+        return max(self.days)
+
+    def add(self, p: Place) -> None:
+        self.days.append(p.day)
+        if p.address:
+            self.addresses.add(p.address)
+        if p.uprn:
+            self.uprns.add(p.uprn)
+
+    def elsewhere(self, other: _Stay) -> bool:
+        """Another home: postcode, every address line and every UPRN differ."""
+        return (
+            self.postcode != other.postcode
+            and not self.addresses & other.addresses
+            and not self.uprns & other.uprns
+        )
+
+    def side_by_side(self, other: _Stay, margin: int) -> bool:
+        """The two stays run at once: they overlap by more than ``margin`` days, or a record of
+        one lies more than ``margin`` days inside the other on both sides."""
+        first, last = max(self.first, other.first), min(self.last, other.last)
+        if last - first > margin:
+            return True
+        return any(
+            host.first + margin < d < host.last - margin
+            for host, guest in ((self, other), (other, self))
+            for d in guest.days
+        )
+
+
+@dataclass
 class _Group:
     identifiers: dict[str, str]
     dobs: set[date]
     rosters: dict[str, str]
     size: int
+    places: list[Place] = field(default_factory=list)
+    stays: dict[str, _Stay] = field(default_factory=dict)
+
+    def add_places(self, places: Iterable[Place]) -> None:
+        for p in places:
+            self.places.append(p)
+            self.stays.setdefault(p.postcode, _Stay(p.postcode)).add(p)
 
 
 @dataclass
@@ -90,6 +168,8 @@ def cluster(nodes: Iterable[Node], edges: Iterable[Edge], *, max_size: int | Non
             rosters=dict([n.roster]) if n.roster else {},
             size=1,
         )
+        if n.place is not None:
+            groups[n.key].add_places([n.place])
 
     def find(x: str) -> str:
         root = x
@@ -118,6 +198,7 @@ def cluster(nodes: Iterable[Node], edges: Iterable[Edge], *, max_size: int | Non
         g.dobs |= h.dobs
         g.rosters.update(h.rosters)
         g.size += h.size
+        g.add_places(h.places)
         if max_size is not None and g.size > max_size:
             raise GiantClusterError(
                 f"a cluster reached {g.size} records (limit {max_size}) merging {e.a} and {e.b}: "
@@ -140,23 +221,55 @@ def _conflict(a: _Group, b: _Group, *, by_identifier: bool) -> str | None:
             for y in b.dobs:
                 if not dobs_compatible(x, y):
                     return "incompatible dates of birth"
+    if not by_identifier and a.stays and b.stays and _two_homes(a, b, STAY_MARGIN_DAYS):
+        return "two homes at once"
     return None
+
+
+def _two_homes(a: _Group, b: _Group, margin: int) -> bool:
+    """Whether ``a`` and ``b`` lived at two homes at once: a stay of each, at homes the other
+    group never lived at, running side by side."""
+    return any(
+        s.side_by_side(t, margin)
+        for s in a.stays.values()
+        if s.postcode not in b.stays
+        for t in b.stays.values()
+        if t.postcode not in a.stays and s.elsewhere(t)
+    )
 
 
 ROSTER_FEEDS = ("housing", "early_help")
 
 
-def record_nodes(records: Iterable[tuple[str, str, str, str, Any, Any, Any, Any]]) -> list[Node]:
-    """Nodes from (unique_id, authority, feed, record_key, nhs, upn, nino, dob ISO string) rows, as
-    the model prepares them: a record of a housing case or an early help family case is a slot of
-    that household roster (its key without the last part, and the last part)."""
+def record_nodes(records: Iterable[Iterable[Any]]) -> list[Node]:
+    """Nodes from rows of ``NODE_COLUMNS`` as the model prepares them (dates of birth as ISO
+    strings, the event day as days since 1900-01-01): a record of a housing case or an early help
+    family case is a slot of that household roster (its key without the last part, and the last
+    part); a record with an event date and a postcode has a place."""
     out = []
-    for uid, authority, feed, record_key, nhs, upn, nino, dob in records:
+    for row in records:
+        uid, authority, feed, record_key, nhs, upn, nino, dob, day, postcode, address, uprn = row
         ids = {k: v for k, v in (("nhs", nhs), ("upn", upn), ("nino", nino)) if isinstance(v, str)}
         roster = None
         if feed in ROSTER_FEEDS:
             head, _, slot = record_key.rpartition("|")
             roster = (f"{authority}|{feed}|{head}", slot)
         born = date.fromisoformat(dob[:10]) if isinstance(dob, str) else None
-        out.append(Node(uid, ids, born, roster))
+        place = None
+        on = _day(day)
+        if isinstance(postcode, str) and on is not None:
+            place = Place(on, postcode, _text(address), _text(uprn))
+        out.append(Node(uid, ids, born, roster, place))
     return out
+
+
+def _day(x: Any) -> int | None:
+    """A whole day count, or None for None, NaN or pandas' NA."""
+    try:
+        return int(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(x: Any) -> str | None:
+    return x if isinstance(x, str) and x else None

@@ -94,6 +94,8 @@ def prepare(records: DataFrame, *, new_keys: DataFrame | None = None) -> DataFra
             F.concat_ws(" ", F.col("address_house_number"), F.col("address_street")),
         ).alias("house_street"),
         F.col("uprn_norm").alias("uprn"),
+        # Not compared: the clustering reads it (two homes at once), so it is not in the signature.
+        F.datediff(F.col("event_date"), F.lit("1900-01-01").cast("date")).alias("event_day"),
         F.col("nhs_number_valid").alias("nhs"),
         F.col("upn_valid").alias("upn"),
         nino.alias("nino"),
@@ -442,10 +444,14 @@ def tf_lookup(
     return lookup.astype({col: "string", f"tf_{col}": "float64"}) if lookup.empty else lookup
 
 
-# A wrong link puts one person's records in another person's (and family's) view; a missed link
-# leaves a person in two. Taken as four times the harm, a pair links when its calibrated match
-# probability is at least 4 / (1 + 4) = 0.8, that is at match weight log2(4) = 2.
-LINK_COST_RATIO = 4.0
+# A pair links when its calibrated match probability is at least one half (match weight 0): one
+# person is then more likely than two. The pair is not the last word on a wrong link: the
+# clustering refuses every merge that would put two valid identifiers of one kind, two members of
+# one household roster, two incompatible dates of birth or two homes at once in one person
+# (``cluster.py``), and those are the wrong links a pair's weight cannot see. A higher bar (it was
+# 0.8, weight 2) bought next to no precision on any population profile and sat on the slope where
+# movers with common names weigh, 3 to 4 (docs/linkage.md, "Across populations").
+LINK_COST_RATIO = 1.0
 LINK_PROBABILITY = LINK_COST_RATIO / (1 + LINK_COST_RATIO)
 LINK_WEIGHT = math.log2(LINK_COST_RATIO)
 

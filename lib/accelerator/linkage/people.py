@@ -36,12 +36,13 @@ from accelerator.io import tables
 from accelerator.io.lake import Lake
 from accelerator.linkage import model as M
 from accelerator.linkage import report as R
-from accelerator.linkage.cluster import Clustering, Edge, Node, cluster
+from accelerator.linkage.cluster import NODE_COLUMNS, Clustering, Edge, cluster, record_nodes
 from accelerator.linkage.ids import IdChange, carry_forward
 from accelerator.linkage.publish import PeopleOutput, append_model, publish_people, xref_frame
 
-STORE_MIN_WEIGHT = 0.0
-ROSTER_FEEDS = ("housing", "early_help")
+# Pairs are stored down to this weight: the threshold can move by 4 without a rescore, and the
+# report's borderline pairs and the benchmark's curve see both sides of it.
+STORE_MIN_WEIGHT = -4.0
 
 
 @dataclass
@@ -169,20 +170,6 @@ def unchanged(
     return latest is not None and latest[0] is not None and abs(float(latest[0]) - threshold) < 1e-9
 
 
-def nodes(records: pd.DataFrame) -> list[Node]:
-    """Clustering nodes: identifiers, date of birth and roster slot of each record."""
-    out = []
-    for r in records.itertuples(index=False):
-        ids = {k: v for k, v in (("nhs", r.nhs), ("upn", r.upn), ("nino", r.nino)) if isinstance(v, str)}
-        roster = None
-        if r.feed in ROSTER_FEEDS:
-            head, _, slot = r.record_key.rpartition("|")
-            roster = (f"{r.authority}|{r.feed}|{head}", slot)
-        dob = pd.Timestamp(r.dob).date() if isinstance(r.dob, str) else None
-        out.append(Node(r.unique_id, ids, dob, roster))
-    return out
-
-
 def stored_links(stored: DataFrame | None) -> pd.DataFrame:
     """The links an earlier run stored, with every link column (null where an older run kept none)."""
     if stored is None:
@@ -269,9 +256,7 @@ def run_people(
         full = inputs.old_xref is None or inputs.model_json is None
         new_keys = (sigs.select("unique_id") if full else changed_records(sigs, inputs.old_xref)).cache()
         rescored = {r.unique_id for r in new_keys.collect()}
-        records: pd.DataFrame = prepared_all.select(
-            "unique_id", "authority", "feed", "record_key", "nhs", "upn", "nino", "dob"
-        ).toPandas()
+        records: pd.DataFrame = prepared_all.select(*NODE_COLUMNS).toPandas()
         result.records = len(records)
         if not full and unchanged(spark, lake, inputs, rescored, len(records), settings):
             # Nothing new, changed or gone, the same model and threshold: the registry stands as it
@@ -295,7 +280,8 @@ def run_people(
         threshold = M.threshold_for(model_json, settings.match_weight_threshold)
         linked = edges(links, threshold)
         result.links = len(linked)
-        result.clustering = cluster(nodes(records), linked, max_size=settings.max_cluster_size)
+        nodes = record_nodes(records.itertuples(index=False))
+        result.clustering = cluster(nodes, linked, max_size=settings.max_cluster_size)
         previous = previous_ids(inputs.old_xref)
         assignment, retired, changes = carry_forward(
             result.clustering.clusters(), previous, prefix="P", ever_used=retired_ids(inputs.redirects)
