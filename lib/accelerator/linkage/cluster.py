@@ -81,27 +81,26 @@ def dobs_compatible(x: date, y: date) -> bool:
 
 @dataclass
 class _Stay:
-    """A group's records at one postcode: their event days, address lines and UPRNs."""
+    """A group's records at one postcode: the first and last event day, every day, the address
+    lines and UPRNs."""
 
     postcode: str
+    first: int
+    last: int
     days: list[int] = field(default_factory=list)
     addresses: set[str] = field(default_factory=set)
     uprns: set[str] = field(default_factory=set)
 
-    @property
-    def first(self) -> int:
-        return min(self.days)
+    @classmethod
+    def of(cls, p: Place) -> _Stay:
+        addresses, uprns = {p.address} if p.address else set(), {p.uprn} if p.uprn else set()
+        return cls(p.postcode, p.day, p.day, [p.day], addresses, uprns)
 
-    @property
-    def last(self) -> int:
-        return max(self.days)
-
-    def add(self, p: Place) -> None:
-        self.days.append(p.day)
-        if p.address:
-            self.addresses.add(p.address)
-        if p.uprn:
-            self.uprns.add(p.uprn)
+    def absorb(self, other: _Stay) -> None:
+        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
+        self.days.extend(other.days)
+        self.addresses |= other.addresses
+        self.uprns |= other.uprns
 
     def elsewhere(self, other: _Stay) -> bool:
         """Another home: postcode, every address line and every UPRN differ."""
@@ -114,14 +113,13 @@ class _Stay:
     def side_by_side(self, other: _Stay, margin: int) -> bool:
         """The two stays run at once: they overlap by more than ``margin`` days, or a record of
         one lies more than ``margin`` days inside the other on both sides."""
-        first, last = max(self.first, other.first), min(self.last, other.last)
-        if last - first > margin:
+        if min(self.last, other.last) - max(self.first, other.first) > margin:
             return True
-        return any(
-            host.first + margin < d < host.last - margin
-            for host, guest in ((self, other), (other, self))
-            for d in guest.days
-        )
+        for host, guest in ((self, other), (other, self)):
+            lo, hi = host.first + margin, host.last - margin
+            if lo < hi and guest.first < hi and guest.last > lo and any(lo < d < hi for d in guest.days):
+                return True
+        return False
 
 
 @dataclass
@@ -130,13 +128,15 @@ class _Group:
     dobs: set[date]
     rosters: dict[str, str]
     size: int
-    places: list[Place] = field(default_factory=list)
-    stays: dict[str, _Stay] = field(default_factory=dict)
+    stays: dict[str, _Stay] = field(default_factory=dict)  # postcode -> stay
 
-    def add_places(self, places: Iterable[Place]) -> None:
-        for p in places:
-            self.places.append(p)
-            self.stays.setdefault(p.postcode, _Stay(p.postcode)).add(p)
+    def absorb_stays(self, stays: Iterable[_Stay]) -> None:
+        for stay in stays:
+            mine = self.stays.get(stay.postcode)
+            if mine is None:
+                self.stays[stay.postcode] = stay
+            else:
+                mine.absorb(stay)
 
 
 @dataclass
@@ -169,7 +169,7 @@ def cluster(nodes: Iterable[Node], edges: Iterable[Edge], *, max_size: int | Non
             size=1,
         )
         if n.place is not None:
-            groups[n.key].add_places([n.place])
+            groups[n.key].stays[n.place.postcode] = _Stay.of(n.place)
 
     def find(x: str) -> str:
         root = x
@@ -198,7 +198,7 @@ def cluster(nodes: Iterable[Node], edges: Iterable[Edge], *, max_size: int | Non
         g.dobs |= h.dobs
         g.rosters.update(h.rosters)
         g.size += h.size
-        g.add_places(h.places)
+        g.absorb_stays(h.stays.values())
         if max_size is not None and g.size > max_size:
             raise GiantClusterError(
                 f"a cluster reached {g.size} records (limit {max_size}) merging {e.a} and {e.b}: "

@@ -19,7 +19,7 @@ largest_clusters    rank 1..N; ``person_id``      count: records; value: authori
                                                   feed, distinct dates of birth (counts, never names)
 id_churn            MERGE / SPLIT / NEW, and      count: events (records for ``changed_existing_records``);
                     ``changed_existing_records``  value: records involved, or the churn share
-refused_merges      the constraint that refused   count: edges refused (twins, roster, dates of birth)
+refused_merges      the constraint that refused   count: edges refused, by reason
 borderline_pairs    rank 1..N; ``unique_id_l``,   value: match weight; detail: linked or not, same person or
                     ``unique_id_r``               not, the rule, and each comparison's level and weight
 ==================  ============================  =========================================================
