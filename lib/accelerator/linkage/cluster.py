@@ -31,7 +31,7 @@ from typing import Any
 IDENTIFIER_KINDS = ("nhs", "upn", "nino")
 # Two stays at two homes that overlap by more than this many days are two homes at once; a record
 # must sit this far inside another home's stay, on both sides, to count (a late address update).
-STAY_MARGIN_DAYS = 31
+STAY_MARGIN_DAYS = 60
 NODE_COLUMNS = (
     "unique_id", "authority", "feed", "record_key", "nhs", "upn", "nino", "dob",
     "event_day", "postcode", "address", "uprn",
