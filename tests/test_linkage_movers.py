@@ -265,43 +265,31 @@ def link_population() -> Linked:
             nhs=make_nhs(rng),
         )
 
+    def two_homes(
+        tag: str, name: tuple[str, str, date, str], homes: tuple[str, str], ref: str, on: list[date]
+    ) -> None:
+        """One name, sex and date of birth: three records at the first home (DWP with an NI number,
+        police, DWP), then two at the second (health with an NHS number), on the dates ``on`` in
+        that order. No identifier in common across the two homes."""
+        nino, nhs = make_nino(rng), make_nhs(rng)
+        here, there = _address(rng, homes[0]), _address(rng, homes[1])
+        sides = [
+            (homes[0], "dwp_benefits", {"address": here, "nino": nino}),
+            (homes[0], "police_incidents", {"address": here, "ref": ref}),
+            (homes[0], "dwp_benefits", {"address": here, "nino": nino}),
+            (homes[1], "health_services", {"address": there, "nhs": nhs}),
+            (homes[1], "health_services", {"address": there, "nhs": nhs}),
+        ]
+        person(tag, *name, [(a, f, {**x, "on": d}) for (a, f, x), d in zip(sides, on, strict=True)])
+
     # Namesakes who live side by side: one name, sex and date of birth, in Oldham and in Stockport
-    # over the same two years, no identifier in common. To any pair of their records they are a
-    # mover; only the dates say otherwise (outcomes.md: a record's address is where its person
-    # lived on its event date).
-    nino, nhs = make_nino(rng), make_nhs(rng)
-    oldham, stockport = _address(rng, "oldham"), _address(rng, "stockport")
-    person(
-        "side",
-        "GEORGE",
-        "BROWN",
-        date(1988, 5, 5),
-        "M",
-        [
-            ("oldham", "dwp_benefits", {"address": oldham, "nino": nino, "on": date(2023, 1, 10)}),
-            ("oldham", "police_incidents", {"address": oldham, "ref": "N7000001", "on": date(2023, 10, 1)}),
-            ("oldham", "dwp_benefits", {"address": oldham, "nino": nino, "on": date(2024, 9, 1)}),
-            ("stockport", "health_services", {"address": stockport, "nhs": nhs, "on": date(2023, 5, 1)}),
-            ("stockport", "health_services", {"address": stockport, "nhs": nhs, "on": date(2024, 3, 1)}),
-        ],
-    )
+    # over the same two years. To any pair of their records they are a mover; only the dates say
+    # otherwise (outcomes.md: a record's address is where its person lived on its event date).
+    side = [date(2023, 1, 10), date(2023, 10, 1), date(2024, 9, 1), date(2023, 5, 1), date(2024, 3, 1)]
+    two_homes("side", ("GEORGE", "BROWN", date(1988, 5, 5), "M"), ("oldham", "stockport"), "N7000001", side)
     # A mover with several records on each side: the same, but Bury's end before Salford's begin.
-    nino, nhs = make_nino(rng), make_nhs(rng)
-    bury, salford = _address(rng, "bury"), _address(rng, "salford")
-    person(
-        "seq",
-        "EMILY",
-        "WILLIAMS",
-        date(1992, 12, 1),
-        "F",
-        [
-            ("bury", "dwp_benefits", {"address": bury, "nino": nino, "on": date(2022, 3, 1)}),
-            ("bury", "police_incidents", {"address": bury, "ref": "N8000001", "on": date(2022, 11, 1)}),
-            ("bury", "dwp_benefits", {"address": bury, "nino": nino, "on": date(2023, 4, 1)}),
-            ("salford", "health_services", {"address": salford, "nhs": nhs, "on": date(2023, 6, 1)}),
-            ("salford", "health_services", {"address": salford, "nhs": nhs, "on": date(2024, 2, 1)}),
-        ],
-    )
+    seq = [date(2022, 3, 1), date(2022, 11, 1), date(2023, 4, 1), date(2023, 6, 1), date(2024, 2, 1)]
+    two_homes("seq", ("EMILY", "WILLIAMS", date(1992, 12, 1), "F"), ("bury", "salford"), "N8000001", seq)
 
     prepared = rec.frame()
     model_json = M.train(prepared, backend="duckdb", spark=None)
