@@ -46,15 +46,16 @@ def _unchecked(jvm: Any, fs: Any) -> Any:
 
 def _read(spark: SparkSession, path: str, attempts: int = 3) -> str | None:
     store = HadoopStorage(spark)
-    for attempt in range(attempts):
+    failed = 0
+    while True:
         if not store.exists(path):
             return None
         try:
             return store.read_bytes(path).decode("utf-8")
-        except Py4JJavaError:  # a rewrite renamed over it (and its checksum) as it was opened
-            if attempt == attempts - 1:
+        except Py4JJavaError:  # a rewrite renamed over it as it was opened
+            failed += 1
+            if failed == attempts:
                 raise
-    return None
 
 
 def temporaries(spark: SparkSession, path: str) -> list[str]:

@@ -64,6 +64,15 @@ def node_key(authority: Column | str, feed: Column | str, record_key: Column | s
     return F.concat_ws("|", authority, feed, record_key)
 
 
+DAY_ZERO = "1900-01-01"
+"""Dates the model and the clustering take as numbers (``dob_days``, ``event_day``) count days from
+this one."""
+
+
+def _days(c: Column) -> Column:
+    return F.datediff(c, F.lit(DAY_ZERO).cast("date"))
+
+
 def prepare(records: DataFrame, *, new_keys: DataFrame | None = None) -> DataFrame:
     """person_record rows → the model's input columns (one row per record, ``unique_id`` =
     ``authority|feed|record_key``). ``new_keys`` (a frame of unique_id) marks the records an
@@ -83,7 +92,7 @@ def prepare(records: DataFrame, *, new_keys: DataFrame | None = None) -> DataFra
         sur.alias("surname"),
         F.coalesce(nick[fore], fore).alias("forename_canon"),
         F.date_format(dob, "yyyy-MM-dd").alias("dob"),
-        F.datediff(dob, F.lit("1900-01-01").cast("date")).alias("dob_days"),
+        _days(dob).alias("dob_days"),
         F.when(F.dayofmonth(dob) <= 12, F.date_format(dob, "yyyy-dd-MM")).alias("dob_swap"),
         F.col("person_sex").alias("sex"),
         F.col("postcode_norm").alias("postcode"),
@@ -95,7 +104,7 @@ def prepare(records: DataFrame, *, new_keys: DataFrame | None = None) -> DataFra
         ).alias("house_street"),
         F.col("uprn_norm").alias("uprn"),
         # Not compared: the clustering reads it (two homes at once), so it is not in the signature.
-        F.datediff(F.col("event_date"), F.lit("1900-01-01").cast("date")).alias("event_day"),
+        _days(F.col("event_date")).alias("event_day"),
         F.col("nhs_number_valid").alias("nhs"),
         F.col("upn_valid").alias("upn"),
         nino.alias("nino"),
