@@ -18,9 +18,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -351,3 +352,23 @@ def assert_same_lake(got: Path, want: Path, *, context: str) -> None:
 def readable(lake: Path, tables: Iterable[str] | None = None) -> dict[str, int]:
     """Open every table (or ``tables``) with delta-rs and count its rows: each must open."""
     return {t: DeltaTable(str(lake / t)).to_pyarrow_table().num_rows for t in (tables or delta_tables(lake))}
+
+
+def race(threads: int, work: Callable[[int], None]) -> list[BaseException]:
+    """Run ``work(0)`` .. ``work(threads - 1)`` in threads released together; what each raised."""
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def worker(w: int) -> None:
+        try:
+            start.wait()
+            work(w)
+        except BaseException as e:  # the caller asserts there are none
+            errors.append(e)
+
+    running = [threading.Thread(target=worker, args=(w,)) for w in range(threads)]
+    for t in running:
+        t.start()
+    for t in running:
+        t.join()
+    return errors

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from accelerator.cli import app
 from accelerator.governance import audit
 from accelerator.io.lake import Lake
+from fault_kit import race
 
 NOW = datetime(2025, 4, 2, 9, 30)
 
@@ -131,25 +132,13 @@ def test_appends_racing_from_four_threads_keep_one_unbroken_chain(
     # A subject access export appends without the lake's lease: two commands may append at the
     # same moment. Each append reads the head and writes the next seq; the loser of a race must
     # build its row again on the winner's head, never fork the chain or lose its row.
-    import threading
-
     lake = _lake(tmp_path, spark, 1)
-    start = threading.Barrier(4)
-    errors: list[BaseException] = []
 
-    def worker(w: int) -> None:
-        try:
-            start.wait()
-            for i in range(3):
-                audit.append_entries(spark, lake, [_entry(100 + 10 * w + i)])
-        except BaseException as e:  # reported below
-            errors.append(e)
+    def appends(w: int) -> None:
+        for i in range(3):
+            audit.append_entries(spark, lake, [_entry(100 + 10 * w + i)])
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = race(4, appends)
     assert errors == []
     state = audit.verify(spark, lake.root)
     assert (state.status, state.rows) == ("intact", 13)

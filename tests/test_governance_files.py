@@ -5,13 +5,13 @@ write left never makes the new text unreadable."""
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from accelerator.governance import files
 from accelerator.io.storage import HadoopStorage
+from fault_kit import race
 
 
 def test_rewrites_racing_from_four_threads_all_land_and_leave_nothing_behind(
@@ -19,24 +19,14 @@ def test_rewrites_racing_from_four_threads_all_land_and_leave_nothing_behind(
 ) -> None:
     # Hadoop's checksummed rename failed 58 times in 800 such rewrites (governance/files.py).
     path = str(tmp_path / "anchor.json")
-    start = threading.Barrier(4)
-    errors: list[BaseException] = []
     written = {json.dumps({"writer": w, "n": n}) for w in range(4) for n in range(40)}
 
-    def writer(w: int) -> None:
-        try:
-            start.wait()
-            for n in range(40):
-                files.write_text(spark, path, json.dumps({"writer": w, "n": n}))
-                assert files.read_text(spark, path) in written  # never missing, never partial
-        except BaseException as e:  # reported below
-            errors.append(e)
+    def rewrites(w: int) -> None:
+        for n in range(40):
+            files.write_text(spark, path, json.dumps({"writer": w, "n": n}))
+            assert files.read_text(spark, path) in written  # never missing, never partial
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = race(4, rewrites)
     assert errors == []
     last = files.read_json(spark, path)
     assert last["n"] == 39  # one writer's last rewrite is the one left
