@@ -38,10 +38,11 @@ def _fs(spark: SparkSession, path: str) -> tuple[Any, Any, Any]:
     return jvm, jpath.getFileSystem(conf), jpath
 
 
-def _unchecked(jvm: Any, fs: Any) -> Any:
-    """The raw file system under a checksummed one (a local lake's), else ``fs`` (module docstring)."""
+def _unchecked(jvm: Any, fs: Any) -> Any | None:
+    """The raw file system under ``fs`` when it is a checksummed one (a local lake's), else None
+    (module docstring)."""
     checksummed = jvm.java.lang.Class.forName("org.apache.hadoop.fs.ChecksumFileSystem")
-    return fs.getRawFileSystem() if checksummed.isInstance(fs) else fs
+    return fs.getRawFileSystem() if checksummed.isInstance(fs) else None
 
 
 def _read(spark: SparkSession, path: str, attempts: int = 3) -> str | None:
@@ -109,16 +110,16 @@ def write_bytes(spark: SparkSession, path: str, data: bytes) -> None:
 def write_text(spark: SparkSession, path: str, text: str) -> None:
     """Replace the file's content (module docstring: replace-safe)."""
     jvm, fs, jpath = _fs(spark, path)
-    fs = _unchecked(jvm, fs)
+    raw = _unchecked(jvm, fs)
+    if raw is not None:  # a local lake: no checksum, and none an older write left (no-op if none)
+        fs = raw
+        fs.delete(jvm.org.apache.hadoop.fs.Path(jpath.getParent(), f".{jpath.getName()}.crc"), False)
     tmp = jvm.org.apache.hadoop.fs.Path(f"{path}.{uuid.uuid4().hex}.tmp")
     out = fs.create(tmp, False)
     try:
         out.write(bytearray(text.encode("utf-8")))
     finally:
         out.close()
-    stale = jvm.org.apache.hadoop.fs.Path(jpath.getParent(), f".{jpath.getName()}.crc")
-    if fs.exists(stale):
-        fs.delete(stale, False)
     for _ in range(RENAME_ATTEMPTS):
         if fs.rename(tmp, jpath):  # POSIX replaces in one step
             return
