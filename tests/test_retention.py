@@ -178,6 +178,17 @@ def test_retention_destroys_exactly_what_is_due(spark: SparkSession, built: Path
     }
     xref_before = {(r.authority, r.feed, r.record_key) for r in load(lk.platform("person_xref")).collect()}
     quarantine_before = {a: load(lk.quarantine(a)).count() for a in AUTHORITIES}
+    # What a write killed before its commit leaves: a data file of police records, some due, in the
+    # folder of a table retention has nothing to take from (no version of it reads the file).
+    due_keys = {k for _, _, k in due}
+    police = next(
+        p
+        for a in AUTHORITIES
+        for p in sorted(Path(lk.bronze(a, "police_incidents")).glob("*.parquet"))
+        if due_keys & _values(p)
+    )
+    untouched = Path(lk.bronze(AUTHORITIES[0], "health_services"))
+    shutil.copyfile(police, untouched / "part-00000-killed-before-its-commit.c000.snappy.parquet")
 
     settings = Settings(lake_root=str(lake), landing_root=str(lake / "landing"))
     gold = lambda as_of: pipeline.gold(spark, settings, RunContext(as_of=as_of, run_id="r", started_at=NOW))  # noqa: E731
@@ -196,8 +207,9 @@ def test_retention_destroys_exactly_what_is_due(spark: SparkSession, built: Path
     assert xref_after == xref_before - due
     for a in AUTHORITIES:
         assert load(lk.quarantine(a)).count() == quarantine_before[a] - lines.get(a, 0)
-    # History too: no data file, checkpoint or log of the feed's tables still holds a due record.
-    due_keys = {k for _, _, k in due}
+    # History too: no data file, checkpoint or log of the feed's tables still holds a due record,
+    # nor what the killed write left in another table's folder.
+    assert not due_keys & _values(untouched)
     for a in AUTHORITIES:
         for layer in ("bronze", "silver"):
             assert not due_keys & _values(Path(getattr(lk, layer)(a, "police_incidents")))

@@ -319,6 +319,28 @@ def test_resolve_person_by_partner_record_key(spark: SparkSession, built: Built,
 # ----------------------------------------------------------------------------- erasure
 
 
+def _killed_write_left(lake: Path, hits: list[str], chosen: Chosen) -> Path:
+    """What a write killed before its commit leaves: a data file no version of the table reads. One
+    of the person's bronze data files, copied into the folder of a bronze table that holds none of
+    their rows (so the erasure has no row of theirs to rewrite there). Returns the copy."""
+    held = {f"{a}/{f}" for a, f, _ in chosen.records}
+    data = sorted(
+        Path(h.split(": ")[0]) for h in hits if "/bronze/" in h and h.split(": ")[0].endswith(".parquet")
+    )
+    assert data, hits
+    other = sorted(
+        d.parent
+        for d in (lake / "bronze").glob("*/*/_delta_log")
+        if f"{d.parent.parent.name}/{d.parent.name}" not in held
+        and not d.parent.parent.name.startswith("_")  # bronze/_platform
+        and not d.parent.name.startswith("_")  # a quarantine
+    )
+    assert other
+    copy = other[0] / "part-00000-0d1e2f30-killed-before-its-commit-c000.snappy.parquet"
+    shutil.copyfile(data[0], copy)
+    return copy
+
+
 def test_erase_leaves_no_trace_in_any_file_of_the_lake(
     spark: SparkSession, built: Built, chosen: Chosen, tmp_path: Path
 ) -> None:
@@ -326,6 +348,8 @@ def test_erase_leaves_no_trace_in_any_file_of_the_lake(
     before = scan(Path(lake), chosen.person)
     layers = {h.split(lake + "/")[1].split("/")[0] for h in before}
     assert {"bronze", "silver", "gold", "landing"} <= layers  # the scanner sees the person where they are
+    orphan = _killed_write_left(Path(lake), before, chosen)
+    assert any(h.startswith(f"{orphan}:") for h in scan(orphan.parent, chosen.person))  # seen there too
     rows_before = {
         p: spark.read.format("delta").load(f"{lake}/bronze/{p}").count()
         for p in {f"{a}/{f}" for a, f, _ in chosen.records}

@@ -18,8 +18,9 @@ ids, records, identifiers, partner references, names and dates of birth) it remo
    goes once no remaining record carries that name (``frequency_keys`` gives the model's keys of a
    value; the caller supplies the linkage model's own, ``linkage.model.frequency_key``);
 4. **gold** is rebuilt (``rebuild_gold``, the pipeline's gold stage, supplied by the caller);
-5. **history**: every table rewritten, gold and the tables runs rewrite wholesale are purged
-   (``history.purge_histories``);
+5. **history**: every table but the audit is purged (``history.purged_tables``: not only those
+   rewritten; a write killed before its commit leaves data files in a table that may hold none of
+   the subjects' rows now);
 6. **other files** under the lake (outside landing) that hold an identifier or name: deleted;
 7. **audit**: one row per request (``audit.append``), never the erased content.
 
@@ -50,10 +51,10 @@ from pyspark.sql import DataFrame, SparkSession
 
 from accelerator.governance import audit, files
 from accelerator.governance.history import (
-    REWRITTEN_BY_RUNS,
-    delta_tables,
+    created_empty,
     other_files,
     purge_histories,
+    purged_tables,
     rewrite,
 )
 from accelerator.governance.landing import erase_from_landing
@@ -237,9 +238,7 @@ def erase(
     ga = plan.data.get("gold_as_of")
     result.gold_as_of = date.fromisoformat(ga) if ga and ga != "None" else None
     if not plan.done("purge"):
-        purge = {join(lake.root, t) for t in plan.data.get("rewritten", {})}
-        purge |= set(delta_tables(spark, join(lake_root, "gold")))
-        purge |= {lake.platform(t) for t in REWRITTEN_BY_RUNS}
+        purge = purged_tables(spark, lake, skip=[landing])
         say(f"history: purging {len(purge)} tables")
         plan.data["files_removed"] = purge_histories(spark, purge)
         plan.finish("purge")
@@ -303,13 +302,14 @@ def _tables(
     if plan.done("tables"):
         return
     needles = Needles.of(spark, subjects)
-    audit_path = lake.audit(audit.AUDIT)
-    paths = [p for p in delta_tables(spark, lake.root, skip=skip) if p != audit_path]
+    paths = purged_tables(spark, lake, skip=skip)
+    fs = HadoopStorage(spark)
     done = [0]
     lock = threading.Lock()
 
-    def one(path: str) -> None:
-        name = rel(lake.root, path)
+    def remove_rows(path: str, name: str) -> int:
+        if created_empty(fs, path):  # the gold of an authority with no families: no Spark job
+            return 0
         df = spark.read.format("delta").load(path)
         parts = name.split("/")
         keep = (
@@ -322,6 +322,11 @@ def _tables(
         if n > 0:
             plan.note("rewritten", name, n)  # before the rewrite: a resume purges its history
             rewrite(spark, path, keep)
+        return n
+
+    def one(path: str) -> None:
+        name = rel(lake.root, path)
+        n = remove_rows(path, name)
         with lock:
             done[0] += 1
             say(f"tables: {done[0]} of {len(paths)} ({name}: {n} rows)")

@@ -23,15 +23,14 @@ from urllib.parse import unquote
 
 from pyspark.sql import DataFrame, SparkSession
 
+from accelerator.governance import audit
 from accelerator.io import tables
-from accelerator.io.lake import join
+from accelerator.io.lake import Lake, join
 from accelerator.io.storage import HadoopStorage
 from accelerator.spark import session_conf
 
 RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
 LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
-# Tables that every pipeline run rewrites wholesale: their history holds everyone.
-REWRITTEN_BY_RUNS = ("person_record", "person_xref", "person_links", "family_member")
 _VERSION_FILE = re.compile(r"^\.?(\d{20})\.")
 
 
@@ -43,6 +42,16 @@ def delta_tables(spark: SparkSession, root: str, *, skip: Iterable[str] = ()) ->
         if "/_delta_log/" in f and not any(f.startswith(s) for s in skipped):
             found.add(f.split("/_delta_log/")[0])
     return sorted(found)
+
+
+def purged_tables(spark: SparkSession, lake: Lake, *, skip: Iterable[str] = ()) -> list[str]:
+    """The tables an erasure or a retention run purges: every Delta table of the lake (outside
+    ``skip``: the landing zone) but the audit, whose history is the record of what was done and
+    holds no one. Not only the tables it rewrote: a table's history also holds everyone its
+    wholesale rewrites by pipeline runs removed, and a write killed before its commit (a run, a
+    MERGE) leaves data files no version reads in a table that may hold none of the subject's rows
+    now. A table with nothing to purge costs a file listing (:func:`nothing_to_purge`)."""
+    return delta_tables(spark, lake.root, skip=[*skip, lake.audit(audit.AUDIT)])
 
 
 def other_files(spark: SparkSession, root: str, *, skip: Iterable[str] = ()) -> list[str]:
@@ -70,12 +79,9 @@ def purge_histories(spark: SparkSession, paths: Iterable[str]) -> int:
         return sum(pool.map(lambda p: _purge_one(spark, p), todo))
 
 
-def nothing_to_purge(fs: HadoopStorage, path: str, files: list[str]) -> bool:
-    """Whether a purge of the table at ``path`` (whose files are ``files``) would remove nothing:
-    its log holds its first commit only (no later commit, no checkpoint) and every data file under
-    it is one that commit adds. A table that no run has written since it was created (the gold of
-    an authority that has no families) is so; its VACUUM and checkpoint would cost seconds for
-    nothing. Anything else, or anything unexpected, is purged."""
+def _first_commit_adds(fs: HadoopStorage, path: str, files: list[str]) -> set[str] | None:
+    """The data files the table at ``path`` (whose files are ``files``) adds in its first commit,
+    if its log holds that commit only (no later commit, no checkpoint, nothing removed); else None."""
     first = "0" * 20
     log_dir = join(path, "_delta_log")
     commit = join(log_dir, f"{first}.json")
@@ -83,17 +89,36 @@ def nothing_to_purge(fs: HadoopStorage, path: str, files: list[str]) -> bool:
     expected.add(join(log_dir, f".{first}.crc.crc"))
     logged = {f for f in files if f.startswith(log_dir + "/")}
     if commit not in logged or not logged <= expected:
-        return False
+        return None
     added = set()
     for line in fs.read_bytes(commit).decode("utf-8").splitlines():
         action = json.loads(line) if line.strip() else {}
         if "remove" in action:
-            return False
+            return None
         if "add" in action:
             added.add(join(path, unquote(action["add"]["path"])))
-    data = {f for f in files if f not in logged}
+    return added
+
+
+def nothing_to_purge(fs: HadoopStorage, path: str, files: list[str]) -> bool:
+    """Whether a purge of the table at ``path`` (whose files are ``files``) would remove nothing:
+    its log holds its first commit only (no later commit, no checkpoint) and every data file under
+    it is one that commit adds. A table that no run has written since it was created (the gold of
+    an authority that has no families) is so; its VACUUM and checkpoint would cost seconds for
+    nothing. Anything else, or anything unexpected, is purged."""
+    added = _first_commit_adds(fs, path, files)
+    if added is None:
+        return False
+    data = {f for f in files if not f.startswith(join(path, "_delta_log") + "/")}
     checksums = {join(f.rsplit("/", 1)[0], "." + f.rsplit("/", 1)[1] + ".crc") for f in added}
     return data <= added | checksums
+
+
+def created_empty(fs: HadoopStorage, path: str) -> bool:
+    """Whether the table at ``path`` was created with no rows and never written since, read from
+    its log alone (no Spark job): it holds no one. A data file under it that no commit adds (what a
+    killed write leaves) is the history purge's to remove, not a row of the table."""
+    return _first_commit_adds(fs, path, fs.walk(join(path, "_delta_log"))) == set()
 
 
 def live_files(spark: SparkSession, path: str) -> set[str] | None:

@@ -15,9 +15,10 @@ A record that is due goes from every layer: all its bronze versions, silver, ``p
 with no record, and gold (rebuilt through the caller's ``rebuild_gold``). Quarantined lines (never
 a record) are due on the feed's period counted from their delivery's extract date; so is a settled
 delivery still in the landing zone (its rows are in bronze), deleted whole. The history of every
-table touched is purged (``history.purge_histories``). One audit row says what was destroyed
-(counts per table), when and under which rule; never the destroyed content. :func:`plan_retention`
-alone is the dry run, and :meth:`RetentionPlan.counts` is all it shows: counts per table and rule.
+table but the audit is purged (``history.purged_tables``), not only of those touched. One audit row
+says what was destroyed (counts per table), when and under which rule; never the destroyed content.
+:func:`plan_retention` alone is the dry run, and :meth:`RetentionPlan.counts` is all it shows:
+counts per table and rule.
 
 **Resumable.** The plan (the due record keys) is written to ``bronze/_platform/retention_pending.json``
 before anything is destroyed: the commit point after which the run will be finished, by itself or
@@ -43,7 +44,7 @@ from pyspark.sql import functions as F
 
 from accelerator.feeds import AUTHORITIES, FEEDS
 from accelerator.governance import audit, files
-from accelerator.governance.history import REWRITTEN_BY_RUNS, delta_tables, purge_histories, rewrite
+from accelerator.governance.history import purge_histories, purged_tables, rewrite
 from accelerator.governance.landing import due_deliveries
 from accelerator.governance.restriction import RebuildGold, rebuild
 from accelerator.governance.schedule import (
@@ -326,8 +327,7 @@ def apply_retention(
     ga = data.get("gold_as_of")
     result.gold_as_of = date.fromisoformat(ga) if ga and ga != "None" else None
     if touched and "files_removed" not in data:
-        purge = {join(lake_root, t) for t in result.counts} | {lake.platform(t) for t in REWRITTEN_BY_RUNS}
-        purge |= set(delta_tables(spark, join(lake_root, "gold")))
+        purge = purged_tables(spark, lake, skip=[landing])
         say(f"history: purging {len(purge)} tables")
         data["files_removed"] = purge_histories(spark, purge)
         save()
