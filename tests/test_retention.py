@@ -149,14 +149,14 @@ def test_retention_dry_run_lists_exactly_what_is_due(
 
 
 def _values(path: Path) -> set[str]:
-    """Every string value of every Parquet file under ``path`` (history and log included)."""
+    """Every string value of the Parquet file ``path``, or of every one under the folder ``path``
+    (history and log included)."""
     out: set[str] = set()
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
-            f = Path(dirpath) / name
-            if f.read_bytes()[:4] == b"PAR1":
-                for col in pq.read_table(f).columns:
-                    out |= {str(v) for v in col.to_pylist() if v is not None}
+    found = [path] if path.is_file() else [Path(d) / n for d, _dirs, names in os.walk(path) for n in names]
+    for f in found:
+        if f.read_bytes()[:4] == b"PAR1":
+            for col in pq.read_table(f).columns:
+                out |= {str(v) for v in col.to_pylist() if v is not None}
     return out
 
 
