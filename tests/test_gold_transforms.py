@@ -7,17 +7,23 @@ truth; these reach a broken rule or join in seconds, one behaviour each.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructField, StructType
 
+from accelerator.gold import dictionary
 from accelerator.gold import evidence as E
 from accelerator.gold import family as FAM
 from accelerator.gold.members import member_rows
 from accelerator.gold.persons import display_names, person_attributes
+from accelerator.gold.publish import _empty_as_dictionary
 from accelerator.gold.rules import Window
 from accelerator.gold.timeline import child_timeline
+from accelerator.io import tables
+from accelerator.io.storage import HadoopStorage
 
 AS_OF = date(2026, 11, 30)
 MEMBERS = "family_id string, person_id string, family_authority string"
@@ -249,3 +255,29 @@ def test_other_authority_is_true_only_for_records_the_family_may_know_of(spark: 
         [("F1", True), ("F2", False), ("F3", False)], "family_id string, other_authority_records boolean"
     )
     assert_df_equality(got, want, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_an_empty_gold_table_is_left_only_when_it_is_exactly_the_dictionarys(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    def created(name: str, schema: StructType, rows: list[tuple[object, ...]]) -> str:
+        path = str(tmp_path / name)
+        tables.overwrite(spark.createDataFrame(rows, schema), path, stats=["as_of"])
+        return path
+
+    schema = dictionary.schema("publication")
+    # Created empty with the dictionary's columns and never written since: known from its log.
+    fresh = created("fresh", schema, [])
+    assert tables.sole_commit(HadoopStorage(spark), fresh) is not None
+    assert _empty_as_dictionary(spark, fresh, "publication")
+    # A column comment of another release: replaced, so readers see the dictionary's.
+    fields = [StructField(f.name, f.dataType, True, {"comment": "old"}) for f in schema.fields]
+    assert not _empty_as_dictionary(spark, created("old_comment", StructType(fields), []), "publication")
+    row = ("bury", date(2025, 3, 31), "r1", 1, 2, 3, 4)
+    assert not _empty_as_dictionary(spark, created("rows", schema, [row]), "publication")
+    # Emptied by a later commit: no longer one commit, so read by Spark, and empty all the same.
+    emptied = created("emptied", schema, [row])
+    tables.overwrite(spark.createDataFrame([], schema), emptied, stats=["as_of"])
+    assert tables.sole_commit(HadoopStorage(spark), emptied) is None
+    assert _empty_as_dictionary(spark, emptied, "publication")
+    assert not _empty_as_dictionary(spark, str(tmp_path / "none"), "publication")

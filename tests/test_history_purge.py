@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from accelerator.governance import history
-from accelerator.governance.history import created_empty, nothing_to_purge, purge_histories
+from accelerator.governance.history import nothing_to_purge, purge_histories
 from accelerator.io import tables
 from accelerator.io.storage import HadoopStorage
 
@@ -64,19 +64,19 @@ def test_only_a_table_created_empty_and_never_written_since_is_known_empty_from_
 ) -> None:
     fs = HadoopStorage(spark)
     empty = _table(spark, tmp_path / "empty", [])
-    assert created_empty(fs, empty)
+    assert tables.created_empty(fs, empty)
     # What a killed write leaves does not make it a table with rows (the purge removes the file).
     other = _table(spark, tmp_path / "other", [("d", 4)])
     shutil.copy(next(Path(other).glob("*.parquet")), Path(empty) / "part-99999-killed-writer.parquet")
-    assert created_empty(fs, empty)
-    assert not created_empty(fs, other)  # rows in its first commit
+    assert tables.created_empty(fs, empty)
+    assert not tables.created_empty(fs, other)  # rows in its first commit
     emptied = _table(spark, tmp_path / "emptied", [("a", 1)])
     _table(spark, tmp_path / "emptied", [])  # empty now, but its history holds "a": read it
-    assert not created_empty(fs, emptied)
+    assert not tables.created_empty(fs, emptied)
     appended = _table(spark, tmp_path / "appended", [])
     tables.append(spark.createDataFrame([("e", 5)], "name string, n int"), appended, stats=["n"])
-    assert not created_empty(fs, appended)
-    assert not created_empty(fs, str(tmp_path / "no-table"))
+    assert not tables.created_empty(fs, appended)
+    assert not tables.created_empty(fs, str(tmp_path / "no-table"))
 
 
 def test_a_log_and_listing_that_disagree_leave_the_deleting_to_vacuum(

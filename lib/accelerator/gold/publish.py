@@ -27,6 +27,7 @@ from pyspark.sql.types import DataType, StructType
 from accelerator.gold import dictionary
 from accelerator.io import tables
 from accelerator.io.lake import Lake
+from accelerator.io.storage import HadoopStorage
 
 TABLE_ORDER = ("family_member", "headline_evidence", "child_timeline", "family")
 PUBLICATION = "publication"
@@ -69,7 +70,12 @@ def _columns(schema: StructType) -> list[tuple[str, DataType, object]]:
 
 def _empty_as_dictionary(spark: SparkSession, path: str, table: str) -> bool:
     """Whether ``path`` holds the table with the dictionary's columns (names, types, comments) and
-    no rows: replacing it with no rows would change nothing a reader sees."""
+    no rows: replacing it with no rows would change nothing a reader sees. A table created so and
+    never written since (every authority with no families, on every run) is known from its log's
+    one commit, with no Spark job; any other is read."""
+    first = tables.sole_commit(HadoopStorage(spark), path)
+    if first is not None:
+        return not first.added and _columns(first.schema) == _columns(dictionary.schema(table))
     existing = tables.read(spark, path)
     if existing is None or _columns(existing.schema) != _columns(dictionary.schema(table)):
         return False

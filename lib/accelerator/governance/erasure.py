@@ -51,7 +51,6 @@ from pyspark.sql import DataFrame, SparkSession
 
 from accelerator.governance import audit, files
 from accelerator.governance.history import (
-    created_empty,
     other_files,
     purge_histories,
     purged_tables,
@@ -308,7 +307,7 @@ def _tables(
     lock = threading.Lock()
 
     def remove_rows(path: str, name: str) -> int:
-        if created_empty(fs, path):  # the gold of an authority with no families: no Spark job
+        if tables.created_empty(fs, path):  # the gold of an authority with no families: no Spark job
             return 0
         df = spark.read.format("delta").load(path)
         parts = name.split("/")

@@ -14,7 +14,6 @@ with nothing to purge (its first version only, every file its own) is left as it
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -79,46 +78,18 @@ def purge_histories(spark: SparkSession, paths: Iterable[str]) -> int:
         return sum(pool.map(lambda p: _purge_one(spark, p), todo))
 
 
-def _first_commit_adds(fs: HadoopStorage, path: str, files: list[str]) -> set[str] | None:
-    """The data files the table at ``path`` (whose files are ``files``) adds in its first commit,
-    if its log holds that commit only (no later commit, no checkpoint, nothing removed); else None."""
-    first = "0" * 20
-    log_dir = join(path, "_delta_log")
-    commit = join(log_dir, f"{first}.json")
-    expected = {commit, join(log_dir, f".{first}.json.crc"), join(log_dir, f"{first}.crc")}
-    expected.add(join(log_dir, f".{first}.crc.crc"))
-    logged = {f for f in files if f.startswith(log_dir + "/")}
-    if commit not in logged or not logged <= expected:
-        return None
-    added = set()
-    for line in fs.read_bytes(commit).decode("utf-8").splitlines():
-        action = json.loads(line) if line.strip() else {}
-        if "remove" in action:
-            return None
-        if "add" in action:
-            added.add(join(path, unquote(action["add"]["path"])))
-    return added
-
-
 def nothing_to_purge(fs: HadoopStorage, path: str, files: list[str]) -> bool:
     """Whether a purge of the table at ``path`` (whose files are ``files``) would remove nothing:
     its log holds its first commit only (no later commit, no checkpoint) and every data file under
     it is one that commit adds. A table that no run has written since it was created (the gold of
     an authority that has no families) is so; its VACUUM and checkpoint would cost seconds for
     nothing. Anything else, or anything unexpected, is purged."""
-    added = _first_commit_adds(fs, path, files)
-    if added is None:
+    first = tables.sole_commit(fs, path, files)
+    if first is None:
         return False
     data = {f for f in files if not f.startswith(join(path, "_delta_log") + "/")}
-    checksums = {join(f.rsplit("/", 1)[0], "." + f.rsplit("/", 1)[1] + ".crc") for f in added}
-    return data <= added | checksums
-
-
-def created_empty(fs: HadoopStorage, path: str) -> bool:
-    """Whether the table at ``path`` was created with no rows and never written since, read from
-    its log alone (no Spark job): it holds no one. A data file under it that no commit adds (what a
-    killed write leaves) is the history purge's to remove, not a row of the table."""
-    return _first_commit_adds(fs, path, fs.walk(join(path, "_delta_log"))) == set()
+    checksums = {join(f.rsplit("/", 1)[0], "." + f.rsplit("/", 1)[1] + ".crc") for f in first.added}
+    return data <= first.added | checksums
 
 
 def live_files(spark: SparkSession, path: str) -> set[str] | None:

@@ -17,7 +17,10 @@ predicate as text (``replaceWhere``), the Column is rendered by Spark itself.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote
 
 import pandas as pd
 from delta.tables import DeltaTable
@@ -25,6 +28,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.readwriter import DataFrameWriter
 from pyspark.sql.types import DataType, StructField, StructType
+
+from accelerator.io.lake import join
+from accelerator.io.storage import HadoopStorage
 
 # Properties on every table we create (see the module docstring).
 BASE_PROPERTIES: Mapping[str, str] = {
@@ -52,6 +58,49 @@ def exists(spark: SparkSession, path: str) -> bool:
 def read(spark: SparkSession, path: str) -> DataFrame | None:
     """The table at ``path``, or None when there is none yet."""
     return spark.read.format("delta").load(path) if exists(spark, path) else None
+
+
+@dataclass(frozen=True)
+class SoleCommit:
+    """A table whose log holds its first commit and nothing else: the schema it was created with and
+    the data files that commit adds (paths under the table's own spelling)."""
+
+    schema: StructType
+    added: frozenset[str]
+
+
+FIRST_COMMIT = "0" * 20
+
+
+def sole_commit(fs: HadoopStorage, path: str, files: Iterable[str] | None = None) -> SoleCommit | None:
+    """The first commit of the table at ``path``, read from its log files alone (no Spark job), if
+    the log holds nothing else: no later commit, no checkpoint, no removed file. ``files``: a
+    listing of the table if the caller has one (else the log is listed here). None otherwise,
+    and when there is no table."""
+    log_dir = join(path, "_delta_log")
+    commit = join(log_dir, f"{FIRST_COMMIT}.json")
+    logged = {f for f in (fs.walk(log_dir) if files is None else files) if f.startswith(log_dir + "/")}
+    expected = {commit, join(log_dir, f".{FIRST_COMMIT}.json.crc"), join(log_dir, f"{FIRST_COMMIT}.crc")}
+    expected.add(join(log_dir, f".{FIRST_COMMIT}.crc.crc"))
+    if commit not in logged or not logged <= expected:
+        return None
+    schema, added = None, set()
+    for line in fs.read_bytes(commit).decode("utf-8").splitlines():
+        action = json.loads(line) if line.strip() else {}
+        if "remove" in action:
+            return None
+        if "add" in action:
+            added.add(join(path, unquote(action["add"]["path"])))
+        if "metaData" in action:
+            schema = StructType.fromJson(json.loads(action["metaData"]["schemaString"]))
+    return SoleCommit(schema, frozenset(added)) if schema is not None else None
+
+
+def created_empty(fs: HadoopStorage, path: str) -> bool:
+    """Whether the table at ``path`` was created with no rows and never written since (from its log
+    alone). A data file under it that no commit adds (what a killed write leaves) is no row of it."""
+    first = sole_commit(fs, path)
+    return first is not None and not first.added
 
 
 def read_or_empty(spark: SparkSession, path: str, schema: StructType | str) -> DataFrame:
