@@ -43,3 +43,17 @@ def test_a_checksum_left_by_an_older_write_does_not_hide_the_new_text(
     assert files.read_json(spark, path) == {"new": True}
     assert HadoopStorage(spark).read_bytes(path) == b'{"new": true}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
+
+
+def test_a_walk_lists_every_file_under_the_root_in_its_spelling(spark: SparkSession, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    names = ["a.txt", ".hidden", "x/b.parquet", "x/y/z/c.json", "x/y/.d.json", "space here/e f.txt"]
+    for n in names:
+        (root / n).parent.mkdir(parents=True, exist_ok=True)
+        (root / n).write_text(n)
+    (root / "empty" / "folder").mkdir(parents=True)
+    fs = HadoopStorage(spark)
+    assert fs.walk(str(root)) == sorted(f"{root}/{n}" for n in names)
+    assert fs.walk(f"file:{root}/") == sorted(f"file:{root}/{n}" for n in names)
+    assert fs.walk(str(root / "x" / "y")) == [f"{root}/x/y/.d.json", f"{root}/x/y/z/c.json"]
+    assert fs.walk(str(tmp_path / "none")) == []

@@ -214,16 +214,24 @@ class HadoopStorage:
         return sorted(str(s.getPath().getName()) for s in fs.listStatus(jpath))
 
     def walk(self, root: str) -> list[str]:
-        """Every file under ``root`` (hidden ones too), as paths under ``root``'s spelling."""
+        """Every file under ``root`` (hidden ones too), as paths under ``root``'s spelling.
+
+        Folder by folder with ``listStatus``, not ``listFiles(recursive)``: the located statuses
+        that one builds copy each file's owner and permissions, which Hadoop's local file system
+        reads by starting a process per file (2.6 s for the 290 files of a small lake, against
+        0.13 s). ABFS lists a tree folder by folder either way."""
         fs, jpath = self._fs(root)
         if not fs.exists(jpath):
             return []
         base = str(fs.makeQualified(jpath).toString()).rstrip("/")
-        out = []
-        it = fs.listFiles(jpath, True)
-        while it.hasNext():
-            full = str(it.next().getPath().toString())
-            out.append(root.rstrip("/") + full[len(base) :] if full.startswith(base) else full)
+        out, folders = [], [jpath]
+        while folders:
+            for status in fs.listStatus(folders.pop()):
+                if status.isDirectory():
+                    folders.append(status.getPath())
+                    continue
+                full = str(status.getPath().toString())
+                out.append(root.rstrip("/") + full[len(base) :] if full.startswith(base) else full)
         return sorted(out)
 
     def delete(self, path: str) -> bool:
