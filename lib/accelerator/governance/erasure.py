@@ -28,8 +28,8 @@ ids, records, identifiers, partner references, names and dates of birth) it remo
 subject) is written to ``bronze/_platform/erasure_pending.json``: the commit point after which the
 erasure will be finished, by this run or by running the same command again. Each step above is
 idempotent, and before a table is rewritten the plan records it (with its row count), so a run
-killed anywhere leaves a plan from which the next run redoes what may not have happened, purges
-every table the killed run may have rewritten and audits each request exactly once (it skips the
+killed anywhere leaves a plan from which the next run redoes what may not have happened, counts
+every row the killed run removed, purges every table and audits each request exactly once (it skips the
 requests the audit already holds under the plan's run id). The plan holds the person's identifiers,
 so it is the last thing deleted, after the audit rows: then no file holds them.
 """
@@ -319,7 +319,7 @@ def _tables(
         total = df.count()
         n = total - keep.count() if keep is not None and total else 0  # an empty table holds no one
         if n > 0:
-            plan.note("rewritten", name, n)  # before the rewrite: a resume purges its history
+            plan.note("rewritten", name, n)  # before the rewrite: a resume still counts it
             rewrite(spark, path, keep)
         return n
 

@@ -24,9 +24,9 @@ counts per table and rule.
 before anything is destroyed: the commit point after which the run will be finished, by itself or
 by running the same command again, which takes the saved plan instead of planning from silver
 (where the killed run may already have removed the records). Every step is idempotent; each table
-is noted in the plan before it is rewritten, so the resume purges its history; the audit row is
-appended once (skipped when the audit holds the plan's run id); the plan, which holds record keys,
-is deleted last.
+is noted in the plan before it is rewritten, so the resume counts it (and rebuilds gold and purges
+every table); the audit row is appended once (skipped when the audit holds the plan's run id); the
+plan, which holds record keys, is deleted last.
 """
 
 from __future__ import annotations
@@ -271,7 +271,7 @@ def apply_retention(
         if n:
             with lock:
                 touched[f"{name}|{','.join(on)}"] = n
-            save()  # before the rewrite: a resume purges its history
+            save()  # before the rewrite: a resume still counts it
             rewrite(spark, path, df.join(kdf, on, "left_anti"))
         say(f"tables: {name} ({n} rows)")
 
