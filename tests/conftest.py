@@ -21,6 +21,10 @@ from accelerator.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Every JVM of the suite, the session below and each subprocess's, reads tests/spark-conf/ (no
+# generated code on the suite's small lakes: the file says why).
+os.environ.setdefault("SPARK_CONF_DIR", str(ROOT / "tests" / "spark-conf"))
+
 # Every `accelerator` subprocess a test starts inherits these (cli._spark_conf): its JVM takes 2g,
 # not the 6g default, and compiles with the quick compiler only (a short run on a small lake: about
 # a tenth less CPU, on a machine whose two cores the suite keeps busy), with one GC thread. The quick

@@ -70,6 +70,7 @@ def _interpreter(user: str) -> tuple[str, dict[str, str]]:
         "LANG": "C.UTF-8",
         "ACCELERATOR_JARS": str(ROOT / ".jars"),
         "ACCELERATOR_DRIVER_MEMORY": "2g",
+        "SPARK_CONF_DIR": os.environ["SPARK_CONF_DIR"],  # the suite's Spark defaults (conftest)
     }
     # through a shell: setpriv itself may exec what the user's own processes (Spark's workers) cannot
     probe = [*_as(user), "sh", "-c", f'exec "{sys.executable}" -c "import pyspark"']

@@ -44,6 +44,8 @@ def test_a_cli_jvm_starts_with_the_memory_and_options_of_its_environment() -> No
         "s = cli._spark()\n"
         "mx = s.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()\n"
         "print('ARGS', ' '.join(mx.getInputArguments()))\n"
+        "codegen = ('spark.sql.codegen.wholeStage', 'spark.sql.codegen.factoryMode')\n"
+        "print('CODEGEN', *(s.conf.get(k) for k in codegen))\n"
     )
     env = {
         **os.environ,
@@ -57,6 +59,9 @@ def test_a_cli_jvm_starts_with_the_memory_and_options_of_its_environment() -> No
     assert done.returncode == 0, done.stderr[-3000:]
     args = next(line for line in done.stdout.splitlines() if line.startswith("ARGS")).split()
     assert "-Xmx1g" in args and "-XX:TieredStopAtLevel=1" in args and "-Daccelerator.probe=yes" in args
+    # and the suite's Spark defaults (tests/spark-conf, through SPARK_CONF_DIR) reach it too
+    codegen = next(line for line in done.stdout.splitlines() if line.startswith("CODEGEN")).split()
+    assert codegen[1:] == ["false", "NO_CODEGEN"]
 
 
 def test_a_cli_command_in_a_running_session_keeps_its_jvm_settings(spark: SparkSession) -> None:
@@ -67,3 +72,6 @@ def test_a_cli_command_in_a_running_session_keeps_its_jvm_settings(spark: SparkS
     assert cli._spark() is spark
     assert spark.sparkContext.getConf().get("spark.driver.memory") == before == "4g"
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"  # the common settings still apply
+    # the suite's Spark defaults (tests/spark-conf) are the session fixture's too
+    assert spark.conf.get("spark.sql.codegen.wholeStage") == "false"
+    assert spark.conf.get("spark.sql.codegen.factoryMode") == "NO_CODEGEN"

@@ -93,7 +93,7 @@ def test_wheel_installs_clean_and_runs_a_small_pipeline(tmp_path: Path) -> None:
         "HOME": str(tmp_path),
         "ACCELERATOR_JARS": str(ROOT / ".jars"),
         "PYSPARK_PYTHON": str(py),
-        **{k: v for k, v in os.environ.items() if k in ("JAVA_HOME", "LANG")},
+        **{k: v for k, v in os.environ.items() if k in ("JAVA_HOME", "LANG", "SPARK_CONF_DIR")},
     }
     where = _run([str(py), "-c", "import accelerator; print(accelerator.__file__)"], cwd=tmp_path, env=env)
     assert where.strip().startswith(str(site)), where
