@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -30,6 +31,21 @@ COMMON_CONF: Mapping[str, str] = {
     # default) keeps a 50,000-row bronze batch at two files, one per core here.
     "spark.sql.execution.arrow.maxRecordsPerBatch": "25000",
 }
+
+JVM_CLASSES = (
+    "functions",
+    "PythonUtils",
+    "PythonSQLUtils",
+    "SparkSession",
+    "SparkSession$",
+    "Column",
+    "org.apache.spark.sql.types.Metadata",
+    "io.delta.tables.DeltaTable",
+)
+"""JVM classes PySpark and delta-spark look up by name on every use (``sc._jvm.functions`` for every
+``F.*`` call, ``PythonUtils`` for every list of columns, ``Metadata`` for every column comment,
+``DeltaTable`` for every Delta table opened): :func:`remember_jvm_classes` keeps each as a plain
+attribute of the gateway's view of the JVM (docs/scale.md)."""
 
 JVM_SETTINGS = ("spark.driver.", "spark.executor.")
 """Settings of the JVM itself (memory, cores): they take effect only when it starts. A running
@@ -88,6 +104,7 @@ def get_spark(
         for k, v in {**COMMON_CONF, **(extra_conf or {})}.items():
             if not k.startswith(JVM_SETTINGS):
                 active.conf.set(k, v)
+        remember_jvm_classes(active)
         return active
     if jars_dir is None:
         raise ValueError("no active Spark session and no jars_dir to build a local one from")
@@ -116,4 +133,25 @@ def get_spark(
     )
     for k, v in {**COMMON_CONF, **(extra_conf or {})}.items():
         builder = builder.config(k, v)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    remember_jvm_classes(session)
+    return session
+
+
+def remember_jvm_classes(spark: SparkSession) -> None:
+    """Look each of :data:`JVM_CLASSES` up once and keep it on the gateway's JVM view.
+
+    Py4J resolves a name such as ``sc._jvm.functions`` with a round trip to the JVM every time, and
+    the JVM tries it against each of PySpark's wildcard imports in turn, each miss a search of
+    every jar on the class path (about 250). PySpark does this for every ``F.*`` call: about 20,000
+    look-ups in one run of the pipeline over a small lake, a tenth of its time. A name that is an
+    attribute of the view (or of a package on the way to a class) is found by Python itself, so
+    each class and each package on its path is set as one. A class does not change while the
+    JVM runs, and every session of the process talks to the same JVM through the same view."""
+    jvm: Any = spark.sparkContext._jvm
+    for name in JVM_CLASSES:
+        holder = jvm
+        for part in name.split("."):
+            found = getattr(holder, part)
+            setattr(holder, part, found)
+            holder = found
