@@ -144,7 +144,7 @@ def remember_jvm_classes(spark: SparkSession) -> None:
     Py4J resolves a name such as ``sc._jvm.functions`` with a round trip to the JVM every time, and
     the JVM tries it against each of PySpark's wildcard imports in turn, each miss a search of
     every jar on the class path (about 250). PySpark does this for every ``F.*`` call: about 20,000
-    look-ups in one run of the pipeline over a small lake, a tenth of its time. A name that is an
+    look-ups in one run of the pipeline over a small lake, about a tenth of a warm run. A name that is an
     attribute of the view (or of a package on the way to a class) is found by Python itself, so
     each class and each package on its path is set as one. A class does not change while the
     JVM runs, and every session of the process talks to the same JVM through the same view."""
