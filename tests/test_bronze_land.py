@@ -17,7 +17,7 @@ from accelerator.bronze.landing import run_landing_lifecycle
 from accelerator.config import RunContext, Settings
 from accelerator.io import tables
 from accelerator.io.lake import Lake
-from accelerator.io.storage import LocalStorage
+from accelerator.io.storage import HadoopStorage, LocalStorage
 from accelerator.silver.quality import log_metrics
 from landing_kit import POLICE, csv_bytes, police_row, write_delivery, write_hostile
 
@@ -98,6 +98,17 @@ def test_run_bronze_logs_every_delivery_and_reconciles(spark: SparkSession, tmp_
         dict(spark.read.format("delta").load(lake.bronze("bury", "police_incidents")).dtypes)["_line"]
         == "int"
     )
+    # A table's first batch creates it: one commit, no empty CREATE TABLE before it. Bolton's
+    # police deliveries loaded nothing (one rejected, one pending): its table and its quarantine are
+    # created empty all the same, with bronze's columns.
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{lake.bronze('bury', 'police_incidents')}`").collect()
+    assert [(h.version, h.operation) for h in history] == [(0, "WRITE")]
+    for path, like in (
+        (lake.bronze("bolton", "police_incidents"), bronze),
+        (lake.quarantine("bolton"), quarantine),
+    ):
+        assert tables.created_empty(HadoopStorage(spark), path), path
+        assert spark.read.format("delta").load(path).schema == like.schema
 
 
 def test_run_bronze_second_run_changes_nothing(spark: SparkSession, tmp_path: Path) -> None:

@@ -303,7 +303,9 @@ class _Batches:
     must not start before its replace has committed), then up to ``WRITE_AHEAD`` appends at once
     (Delta commits blind appends to one table concurrently; a batch's Arrow transfer and Parquet
     encoding then overlap another's commit). At most ``WRITE_AHEAD + 1`` batches are in memory.
-    A batch may mix rows of many deliveries, held as dicts or in columns."""
+    A batch may mix rows of many deliveries, held as dicts or in columns. A table not there yet is
+    created by its first batch (a replace creates it: one commit, not two), or empty on
+    :meth:`close` when no batch came."""
 
     def __init__(
         self,
@@ -319,7 +321,6 @@ class _Batches:
         self.id_column, self.batch_rows = id_column, batch_rows
         self.ids = sorted(set(delivery_ids))
         self.had_table = tables.exists(spark, path)
-        tables.create(spark, path, schema, stats=stats)
         self.held = _Held()
         self.replaced = False
         self.written: set[str] = set()
@@ -391,6 +392,8 @@ class _Batches:
             self._writer.shutdown(wait=True)
         if not self.replaced and self.had_table and self.ids:
             tables.delete_where(self.spark, self.path, tables.isin(F.col(self.id_column), self.ids))
+        if not self.replaced and not self.had_table:
+            tables.create(self.spark, self.path, self.schema, stats=self.stats)
 
 
 def _land_authority(
@@ -513,10 +516,11 @@ def publish(
 
 
 def append_log(spark: SparkSession, lake: Lake, rows: list[dict[str, object]]) -> None:
-    """The commit point: one append to the delivery log. A log created before a column was added
-    (``reason_code``) keeps its schema; the column's value is then only in ``reason``."""
-    tables.create(spark, lake.delivery_log, LOG_SCHEMA, stats=LOG_STATS)
+    """The commit point: one append to the delivery log (the first creates it). A log created
+    before a column was added (``reason_code``) keeps its schema; the column's value is then only
+    in ``reason``."""
     existing = tables.read(spark, lake.delivery_log)
-    assert existing is not None
-    schema = T.StructType([f for f in LOG_SCHEMA.fields if f.name in existing.columns])
+    schema = LOG_SCHEMA
+    if existing is not None:
+        schema = T.StructType([f for f in LOG_SCHEMA.fields if f.name in existing.columns])
     tables.append(_frame(spark, rows, schema), lake.delivery_log, stats=LOG_STATS)

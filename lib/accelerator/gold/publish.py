@@ -8,9 +8,11 @@ report compares ``family.as_of`` with ``publication.as_of`` (docs/power-bi.md) a
 publication is in progress. Every run recomputes gold whole, so the next run completes it.
 Authorities are independent of each other and are published four at a time.
 
-A table that is already empty, with the dictionary's columns, and would be replaced by no rows is
-left as it is (an authority with no families yet: rewriting its empty tables every night changes
-nothing but costs four commits). Its publication record is written all the same.
+A table that would hold no rows and is not there yet is created empty, with the dictionary's
+columns (one commit that writes no file). One that is already empty, with the dictionary's
+columns, and would be replaced by no rows is left as it is (an authority with no families yet:
+rewriting its empty tables every night changes nothing but costs four commits). Its publication
+record is written all the same.
 """
 
 from __future__ import annotations
@@ -108,8 +110,12 @@ def publish_authority(
     spark = gold.family.sparkSession
     for table in TABLE_ORDER:
         path = lake.gold(authority, table)
-        if int(rows.get(table, 0)) == 0 and _empty_as_dictionary(spark, path, table):
-            continue
+        if int(rows.get(table, 0)) == 0:
+            if not tables.exists(spark, path):
+                tables.create(spark, path, dictionary.schema(table), stats=GOLD_STATS)
+                continue
+            if _empty_as_dictionary(spark, path, table):
+                continue
         write_gold(gold.of(table, authority), path, table)
     record = (authority, as_of, run_id, *[int(rows.get(t, 0)) for t in PUBLICATION_COUNTS])
     df = spark.createDataFrame([record], dictionary.schema(PUBLICATION))
