@@ -90,7 +90,8 @@ def write_reports(
     present = [a for a in AUTHORITIES if _has_gold_or_log(spark, lake, a)]
     rows = stage_rows(ctx, timings or {})
     gold = gold_counts(spark, root, present)
-    write_run_log(spark, root, ctx, pd.concat([rows, gold_rows(ctx, gold)], ignore_index=True))
+    logged = [f for f in (rows, gold_rows(ctx, gold)) if not f.empty] or [rows]  # (pandas warns on empty)
+    write_run_log(spark, root, ctx, pd.concat(logged, ignore_index=True))
     out = ReportsWritten(platform=platform_report_path(root))
     threshold = link_threshold(spark, settings)
     if review:

@@ -17,7 +17,9 @@ from pyspark.sql import functions as F
 from accelerator.feeds import AUTHORITIES
 from accelerator.gold.rules import HEADLINES
 from accelerator.io import tables
+from accelerator.io.frames import union_all
 from accelerator.io.lake import Lake
+from accelerator.io.storage import HadoopStorage
 from accelerator.report.run_log import COLUMNS as RUN_LOG_COLUMNS
 from accelerator.report.run_log import run_log_path
 
@@ -82,23 +84,34 @@ def run_ids(spark: SparkSession, lake_root: str) -> list[str]:
 
 def gold_counts(spark: SparkSession, lake_root: str, authorities: list[str]) -> pd.DataFrame:
     """Per authority: as_of, families, eligible families, families with each headline (from
-    ``gold/<a>/family`` as it is now)."""
+    ``gold/<a>/family`` as it is now). One Spark query over every authority's table; a table
+    created empty and never written since (an authority with no families) has no row to count and
+    is known from its log alone."""
     lake = Lake(lake_root)
-    frames = []
-    for a in authorities:
-        df = tables.read(spark, lake.gold(a, "family"))
-        if df is None:
-            continue
-        agg = df.groupBy("authority", "as_of").agg(
+    fs = HadoopStorage(spark)
+    frames = [
+        df
+        for a in authorities
+        if not tables.created_empty(fs, lake.gold(a, "family"))
+        and (df := tables.read(spark, lake.gold(a, "family"))) is not None
+    ]
+    cols = ["authority", "as_of", "families", "eligible", *[h[:3] for h in HEADLINE_COLUMNS]]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    agg = (
+        union_all([df.select("authority", "as_of", "eligible", *HEADLINE_COLUMNS) for df in frames])
+        .groupBy("authority", "as_of")
+        .agg(
             F.count(F.lit(1)).alias("families"),
             F.sum(F.col("eligible").cast("long")).alias("eligible"),
             *[F.sum(F.col(h).cast("long")).alias(h[:3]) for h in HEADLINE_COLUMNS],
         )
-        frames.append(agg.toPandas())
-    cols = ["authority", "as_of", "families", "eligible", *[h[:3] for h in HEADLINE_COLUMNS]]
-    if not frames:
-        return pd.DataFrame(columns=cols)
-    out = pd.concat(frames, ignore_index=True)[cols]
+    )
+    order = {a: i for i, a in enumerate(authorities)}  # the order asked for, as_of within each
+    out = agg.toPandas()[cols].sort_values(
+        ["authority", "as_of"], key=lambda c: c.map(order) if c.name == "authority" else c
+    )
+    out = out.reset_index(drop=True)
     return out.fillna(0).astype({c: "int64" for c in cols[2:]})
 
 
@@ -132,16 +145,17 @@ def read_report(
         log = log.where(F.col("run_id") == run_id)
     deliveries = _pdf(log, DELIVERY_COLUMNS)
 
-    frames = [
-        q.where(F.col("run_id") == run_id)
-        .groupBy("feed", "reason_code")
-        .agg(F.count(F.lit(1)).alias("rows"))
-        .withColumn("authority", F.lit(a))
+    frames = [  # one Spark query over every authority's quarantine
+        q.where(F.col("run_id") == run_id).select("feed", "reason_code", F.lit(a).alias("authority"))
         for a in authorities
         if (q := tables.read(spark, lake.quarantine(a))) is not None
     ]
     quarantine = (
-        pd.concat([f.toPandas() for f in frames], ignore_index=True)
+        union_all(frames)
+        .groupBy("feed", "reason_code", "authority")
+        .agg(F.count(F.lit(1)).alias("rows"))
+        .select("feed", "reason_code", "rows", "authority")
+        .toPandas()
         if frames
         else pd.DataFrame(columns=["feed", "reason_code", "rows", "authority"])
     )
