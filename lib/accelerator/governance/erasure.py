@@ -316,8 +316,10 @@ def _tables(
             if parts[0] == "bronze" and parts[-1] == QUARANTINE
             else without_subjects(lake.root, path, df, needles)
         )
+        if keep is None:  # no column can tell who a row is about: it holds no one (no Spark job)
+            return 0
         total = df.count()
-        n = total - keep.count() if keep is not None and total else 0  # an empty table holds no one
+        n = total - keep.count() if total else 0  # an empty table holds no one
         if n > 0:
             plan.note("rewritten", name, n)  # before the rewrite: a resume still counts it
             rewrite(spark, path, keep)

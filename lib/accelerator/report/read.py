@@ -108,7 +108,8 @@ def gold_counts(spark: SparkSession, lake_root: str, authorities: list[str]) -> 
         )
     )
     order = {a: i for i, a in enumerate(authorities)}  # the order asked for, as_of within each
-    out = agg.toPandas()[cols].sort_values(
+    counts: pd.DataFrame = agg.toPandas()
+    out = counts[cols].sort_values(
         ["authority", "as_of"], key=lambda c: c.map(order) if c.name == "authority" else c
     )
     out = out.reset_index(drop=True)
