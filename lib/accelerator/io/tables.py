@@ -18,6 +18,7 @@ predicate as text (``replaceWhere``), the Column is rendered by Spark itself.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -131,15 +132,34 @@ def create(
     extra: Mapping[str, str] | None = None,
     comment: str | None = None,
 ) -> None:
-    """Create an empty table at ``path`` unless one is there (one commit when it is created)."""
+    """Create an empty table at ``path`` unless one is there (one commit when it is created).
+
+    A log folder that holds no commit is what a create or a first write killed before its commit
+    leaves (Delta makes ``_delta_log/`` and ``_delta_log/_commits/`` first); Delta's builder
+    refuses to create a table over it, so it is removed first (the caller holds the lake's
+    writer lease: no one else is creating the table)."""
     if exists(spark, path):
         return
+    clear_uncommitted_log(HadoopStorage(spark), path)
     builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
     for k, v in properties(stats, extra).items():
         builder = builder.property(k, v)
     if comment:
         builder = builder.comment(comment)
     builder.execute()
+
+
+_COMMITTED = re.compile(r"^\d{20}\.(json|checkpoint\b.*\.parquet|crc)$")
+
+
+def clear_uncommitted_log(fs: HadoopStorage, path: str) -> bool:
+    """Remove ``path``'s ``_delta_log`` folder if no file in it is a commit, checkpoint or checksum
+    of a version (a table that was never created); whether it was removed."""
+    log_dir = join(path, "_delta_log")
+    names = [f.rsplit("/", 1)[1] for f in fs.walk(log_dir)]
+    if not fs.exists(log_dir) or any(_COMMITTED.match(n) for n in names):
+        return False
+    return fs.delete(log_dir)
 
 
 def _writer(
