@@ -149,12 +149,14 @@ def create(
     builder.execute()
 
 
-_COMMITTED = re.compile(r"^\d{20}\.(json|checkpoint\b.*\.parquet|crc)$")
+_COMMITTED = re.compile(r"^(\d{20}\.|_last_checkpoint$)")
+"""A file of a version in a Delta log: its commit, checkpoint, checksum or compaction (a commit
+being written is a hidden temporary file, ``.00000000000000000000.json.<uuid>.tmp``)."""
 
 
 def clear_uncommitted_log(fs: HadoopStorage, path: str) -> bool:
-    """Remove ``path``'s ``_delta_log`` folder if no file in it is a commit, checkpoint or checksum
-    of a version (a table that was never created); whether it was removed."""
+    """Remove ``path``'s ``_delta_log`` folder if no file in it belongs to a version (a table that
+    was never created); whether it was removed."""
     log_dir = join(path, "_delta_log")
     names = [f.rsplit("/", 1)[1] for f in fs.walk(log_dir)]
     if not fs.exists(log_dir) or any(_COMMITTED.match(n) for n in names):
