@@ -110,12 +110,11 @@ def publish_authority(
     spark = gold.family.sparkSession
     for table in TABLE_ORDER:
         path = lake.gold(authority, table)
-        if int(rows.get(table, 0)) == 0:
-            if not tables.exists(spark, path):
-                tables.create(spark, path, dictionary.schema(table), stats=GOLD_STATS)
-                continue
-            if _empty_as_dictionary(spark, path, table):
-                continue
+        if int(rows.get(table, 0)) == 0 and (
+            tables.create(spark, path, dictionary.schema(table), stats=GOLD_STATS)
+            or _empty_as_dictionary(spark, path, table)
+        ):
+            continue
         write_gold(gold.of(table, authority), path, table)
     record = (authority, as_of, run_id, *[int(rows.get(t, 0)) for t in PUBLICATION_COUNTS])
     df = spark.createDataFrame([record], dictionary.schema(PUBLICATION))

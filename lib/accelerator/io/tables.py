@@ -131,15 +131,16 @@ def create(
     stats: Iterable[str],
     extra: Mapping[str, str] | None = None,
     comment: str | None = None,
-) -> None:
-    """Create an empty table at ``path`` unless one is there (one commit when it is created).
+) -> bool:
+    """Create an empty table at ``path`` unless one is there (one commit when it is created);
+    whether it was created.
 
     A log folder that holds no commit is what a create or a first write killed before its commit
     leaves (Delta makes ``_delta_log/`` and ``_delta_log/_commits/`` first); Delta's builder
     refuses to create a table over it, so it is removed first (the caller holds the lake's
     writer lease: no one else is creating the table)."""
     if exists(spark, path):
-        return
+        return False
     clear_uncommitted_log(HadoopStorage(spark), path)
     builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
     for k, v in properties(stats, extra).items():
@@ -147,6 +148,7 @@ def create(
     if comment:
         builder = builder.comment(comment)
     builder.execute()
+    return True
 
 
 _COMMITTED = re.compile(r"^(\d{20}\.|_last_checkpoint$)")
@@ -158,8 +160,7 @@ def clear_uncommitted_log(fs: HadoopStorage, path: str) -> bool:
     """Remove ``path``'s ``_delta_log`` folder if no file in it belongs to a version (a table that
     was never created); whether it was removed."""
     log_dir = join(path, "_delta_log")
-    names = [f.rsplit("/", 1)[1] for f in fs.walk(log_dir)]
-    if not fs.exists(log_dir) or any(_COMMITTED.match(n) for n in names):
+    if not fs.exists(log_dir) or any(_COMMITTED.match(f.rsplit("/", 1)[1]) for f in fs.walk(log_dir)):
         return False
     return fs.delete(log_dir)
 
