@@ -40,9 +40,8 @@ import csv
 import hashlib
 import io
 import json
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -50,15 +49,18 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from accelerator.governance import audit, files
-from accelerator.governance.history import (
-    other_files,
-    purge_histories,
-    purged_tables,
-    rewrite,
-)
+from accelerator.governance.history import other_files, purged_tables, rewrite
 from accelerator.governance.landing import erase_from_landing
 from accelerator.governance.matching import Needles, mentions_any, quarantine_hits, without_subjects
-from accelerator.governance.restriction import RebuildGold, rebuild
+from accelerator.governance.pending import (
+    PendingPlan,
+    Progress,
+    gold_step,
+    plan_path,
+    purge_step,
+    read_plan,
+)
+from accelerator.governance.restriction import RebuildGold
 from accelerator.governance.subject import RightsError, Subject, check_reason, find_subjects, rel
 from accelerator.io import tables
 from accelerator.io.lake import PLATFORM, QUARANTINE, Lake, join
@@ -107,9 +109,6 @@ class ErasureResult:
     resumed: bool = False
 
 
-Progress = Callable[[str], None]
-
-
 def pending_requests(plan: dict[str, Any]) -> list[ErasureRequest]:
     """The requests of a pending plan (to finish it with :func:`erase`)."""
     return [ErasureRequest(r["person_id"], r["reason"]) for r in plan["requests"]]
@@ -127,39 +126,16 @@ def covers(plan: dict[str, Any], person_id: str | None, record: tuple[str, str, 
 
 
 def _pending_path(lake: Lake) -> str:
-    return join(lake.root, "bronze", PLATFORM, PENDING)
+    return plan_path(lake, PENDING)
 
 
 def pending(spark: SparkSession, lake_root: str) -> dict[str, Any] | None:
     """The plan of an erasure that was started and not finished, if any."""
-    plan = files.read_json(spark, _pending_path(Lake(lake_root)))
-    return plan if isinstance(plan, dict) else None
+    return read_plan(spark, _pending_path(Lake(lake_root)))
 
 
-class _Plan:
-    """The persisted plan, rewritten (replace-safe) whenever it changes."""
-
-    def __init__(self, spark: SparkSession, lake: Lake, data: dict[str, Any]) -> None:
-        self.spark, self.path, self.data = spark, _pending_path(lake), data
-        self._lock = threading.Lock()
-
-    def save(self) -> None:
-        with self._lock:
-            files.write_text(self.spark, self.path, json.dumps(self.data, sort_keys=True, default=str))
-
-    def note(self, key: str, item: str, value: Any = True) -> None:
-        with self._lock:
-            self.data.setdefault(key, {})[item] = value
-            files.write_text(self.spark, self.path, json.dumps(self.data, sort_keys=True, default=str))
-
-    def done(self, step: str) -> bool:
-        return step in self.data.get("steps", {})
-
-    def finish(self, step: str) -> None:
-        self.note("steps", step)
-
-    def subjects(self) -> list[Subject]:
-        return [Subject.from_json(r["subject"]) for r in self.data["requests"]]
+def _subjects(plan: PendingPlan) -> list[Subject]:
+    return [Subject.from_json(r["subject"]) for r in plan.data["requests"]]
 
 
 def erase(
@@ -176,112 +152,145 @@ def erase(
     on_progress: Progress | None = None,
 ) -> ErasureResult:
     """Erase every person of ``requests`` from the lake (module docstring), or finish the pending
-    erasure of the same requests. ``landing_root`` defaults to ``<lake>/landing``."""
+    erasure of the same requests. ``landing_root`` defaults to ``<lake>/landing``. Steps 1 to 7
+    in order, each skipped when the plan says it finished."""
     say = on_progress or (lambda _m: None)
     lake = Lake(lake_root)
     landing = landing_root or join(lake_root, "landing")
     audit.require_intact(spark, lake_root)
+    plan, resumed = _open_plan(spark, lake, requests, now=now, expand=expand)
+    plan.save()  # the commit point: from here on the erasure will be finished
+    subjects = _subjects(plan)
+    person_ids = sorted({p for s in subjects for p in s.person_ids})
+    say(
+        f"erase {plan.data['run_id']}: {len(subjects)} requests, {len(person_ids)} person ids"
+        + (" (resumed)" if resumed else "")
+    )
+    erase_from_landing(spark, lake, landing, subjects, plan, say)
+    say("landing: done")
+    _tables(spark, lake, subjects, plan, say, skip=[landing])
+    if frequency_keys is not None:
+        _model_step(spark, lake, subjects, frequency_keys, plan, say)
+    gold_as_of = gold_step(spark, lake_root, plan, rebuild_gold, say)
+    files_removed = purge_step(spark, lake, plan, [landing], say)
+    other_removed = _other_files_step(spark, lake, subjects, plan, landing)
+    result = ErasureResult(
+        plan.data["run_id"],
+        person_ids,
+        counts={k: n for k, n in sorted(plan.rewritten().items()) if n > 0},
+        files_removed=files_removed,
+        other_files_removed=other_removed,
+        landing_files=len(plan.data.get("landing_deleted", {})) + len(plan.data.get("landing_rewritten", {})),
+        gold_as_of=gold_as_of,
+        resumed=resumed,
+    )
+    _audit_step(spark, lake, plan, subjects, result, actor)
+    say("audit: done")
+    plan.delete()  # the plan holds identifiers: it goes last
+    say("erase: finished")
+    return result
+
+
+def _open_plan(
+    spark: SparkSession, lake: Lake, requests: Sequence[ErasureRequest], *, now: datetime, expand: bool
+) -> tuple[PendingPlan, bool]:
+    """The pending plan of these requests (resumed: True), or a new one for them, each request
+    checked and its subject found. Another batch's unfinished plan is an error."""
     digest = request_digest(requests, expand=expand)
-    data = pending(spark, lake_root)
+    data = pending(spark, lake.root)
     if data is not None and data["digest"] != digest:
         raise RightsError(
             f"erasure {data['run_id']} is not finished: run it again (the same requests) before another"
         )
-    resumed = data is not None
-    if data is None:
-        if not requests:
-            raise RightsError("no one to erase")
-        subjects = find_subjects(spark, lake_root, [r.person_id for r in requests], expand=expand)
-        for r, s in zip(requests, subjects, strict=True):
-            if not r.reason.strip():
-                raise RightsError("an erasure needs a reason")
-            check_reason(r.reason, [s])
-        run_id = audit.action_run_id("ERASE", now, digest)
-        data = {
-            "run_id": run_id,
-            "digest": digest,
-            "now": now.isoformat(),
-            "expand": expand,
-            "requests": [
-                {"person_id": r.person_id, "reason": r.reason, "subject": s.to_json()}
-                for r, s in zip(requests, subjects, strict=True)
-            ],
-        }
-    plan = _Plan(spark, lake, data)
-    plan.save()  # the commit point: from here on the erasure will be finished
-    subjects = plan.subjects()
-    now = datetime.fromisoformat(data["now"])
-    result = ErasureResult(
-        data["run_id"], sorted({p for s in subjects for p in s.person_ids}), resumed=resumed
-    )
-    say(
-        f"erase {result.run_id}: {len(subjects)} requests, {len(result.person_ids)} person ids"
-        + (" (resumed)" if resumed else "")
-    )
-    erase_from_landing(spark, lake, landing, subjects, plan, say)
-    result.landing_files = len(plan.data.get("landing_deleted", {})) + len(
-        plan.data.get("landing_rewritten", {})
-    )
-    say("landing: done")
-    _tables(spark, lake, subjects, plan, say, skip=[landing])
-    result.counts = {k: int(v) for k, v in sorted(plan.data.get("rewritten", {}).items()) if int(v) > 0}
-    if frequency_keys is not None and not plan.done("model"):
-        if _model_frequencies(spark, lake, subjects, frequency_keys):
-            plan.note("rewritten", rel(lake.root, lake.platform("linkage_models")), 0)
-        plan.finish("model")
-        say("linkage model frequencies: done")
-    if not plan.done("gold"):
-        plan.data["gold_as_of"] = str(rebuild(spark, lake_root, rebuild_gold))
-        plan.finish("gold")
-        say("gold: rebuilt")
-    ga = plan.data.get("gold_as_of")
-    result.gold_as_of = date.fromisoformat(ga) if ga and ga != "None" else None
-    if not plan.done("purge"):
-        purge = purged_tables(spark, lake, skip=[landing])
-        say(f"history: purging {len(purge)} tables")
-        plan.data["files_removed"] = purge_histories(spark, purge)
-        plan.finish("purge")
-        say("history: purged")
-    result.files_removed = int(plan.data.get("files_removed", 0))
+    if data is not None:
+        return PendingPlan(spark, _pending_path(lake), data), True
+    if not requests:
+        raise RightsError("no one to erase")
+    subjects = find_subjects(spark, lake.root, [r.person_id for r in requests], expand=expand)
+    for r, s in zip(requests, subjects, strict=True):
+        if not r.reason.strip():
+            raise RightsError("an erasure needs a reason")
+        check_reason(r.reason, [s])
+    data = {
+        "run_id": audit.action_run_id("ERASE", now, digest),
+        "digest": digest,
+        "now": now.isoformat(),
+        "expand": expand,
+        "requests": [
+            {"person_id": r.person_id, "reason": r.reason, "subject": s.to_json()}
+            for r, s in zip(requests, subjects, strict=True)
+        ],
+    }
+    return PendingPlan(spark, _pending_path(lake), data), False
+
+
+def _model_step(
+    spark: SparkSession,
+    lake: Lake,
+    subjects: list[Subject],
+    frequency_keys: Callable[[str], Iterable[str]],
+    plan: PendingPlan,
+    say: Progress,
+) -> None:
+    """Step 3, once."""
+    if plan.done("model"):
+        return
+    if _model_frequencies(spark, lake, subjects, frequency_keys):
+        plan.note("rewritten", rel(lake.root, lake.platform("linkage_models")), 0)
+    plan.finish("model")
+    say("linkage model frequencies: done")
+
+
+def _other_files_step(
+    spark: SparkSession, lake: Lake, subjects: list[Subject], plan: PendingPlan, landing: str
+) -> int:
+    """Step 6, once: every file under the lake outside its tables, landing and the governance
+    files that mentions a subject is deleted. How many were."""
     if not plan.done("other"):
         fs = HadoopStorage(spark)
         governance = [_pending_path(lake), join(lake.root, "bronze", PLATFORM, audit.ANCHOR)]
         skip = [landing, *governance, *(t for g in governance for t in files.temporaries(spark, g))]
-        removed = 0
-        for f in other_files(spark, lake_root, skip=skip):
-            if mentions_any(fs.read_bytes(f), subjects):
-                fs.delete(f)
-                removed += 1
-        plan.data["other_files_removed"] = removed
-        plan.finish("other")
-    result.other_files_removed = int(plan.data.get("other_files_removed", 0))
-    if not audit.has_run(spark, lake_root, result.run_id):  # one commit: all the batch or none
-        entries = [
-            audit.Entry(
-                action="ERASE",
-                subjects=len(subject.person_ids),
-                person_id=req["person_id"],
-                rule=RULE,
-                reason=req["reason"],
-                actor=actor,
-                counts=result.counts,
-                files_removed=result.files_removed + result.other_files_removed + result.landing_files,
-                now=now,
-                run_id=result.run_id,
-                detail={
-                    "expand": data["expand"],
-                    "gold_rebuilt_as_of": result.gold_as_of,
-                    "batch": len(subjects),
-                    "counts_are": "the batch's",
-                },
-            )
-            for req, subject in zip(data["requests"], subjects, strict=True)
-        ]
-        audit.append_entries(spark, lake, entries)
-    say("audit: done")
-    files.delete(spark, _pending_path(lake))  # the plan holds identifiers: it goes last
-    say("erase: finished")
-    return result
+        candidates = other_files(spark, lake.root, skip=skip)
+        mentioning = [f for f in candidates if mentions_any(fs.read_bytes(f), subjects)]
+        for f in mentioning:
+            fs.delete(f)
+        plan.finish("other", other_files_removed=len(mentioning))
+    return int(plan.data.get("other_files_removed", 0))
+
+
+def _audit_step(
+    spark: SparkSession,
+    lake: Lake,
+    plan: PendingPlan,
+    subjects: list[Subject],
+    result: ErasureResult,
+    actor: str,
+) -> None:
+    """Step 7: one audit row per request, all in one commit, unless the audit holds this run."""
+    if audit.has_run(spark, lake.root, result.run_id):
+        return
+    entries = [
+        audit.Entry(
+            action="ERASE",
+            subjects=len(subject.person_ids),
+            person_id=req["person_id"],
+            rule=RULE,
+            reason=req["reason"],
+            actor=actor,
+            counts=result.counts,
+            files_removed=result.files_removed + result.other_files_removed + result.landing_files,
+            now=datetime.fromisoformat(plan.data["now"]),
+            run_id=result.run_id,
+            detail={
+                "expand": plan.data["expand"],
+                "gold_rebuilt_as_of": result.gold_as_of,
+                "batch": len(subjects),
+                "counts_are": "the batch's",
+            },
+        )
+        for req, subject in zip(plan.data["requests"], subjects, strict=True)
+    ]
+    audit.append_entries(spark, lake, entries)
 
 
 # --------------------------------------------------------------------------- tables
@@ -294,46 +303,50 @@ def _quarantine_keep(
     return df.join(keys, ["delivery_id", "source_file", "line_number"], "left_anti")
 
 
+def _erase_rows(
+    spark: SparkSession, lake: Lake, path: str, subjects: list[Subject], needles: Needles, plan: PendingPlan
+) -> int:
+    """The table at ``path`` rewritten without the subjects' rows; how many rows that removed.
+    The table is noted in the plan, with the count, before it is rewritten."""
+    if tables.created_empty(HadoopStorage(spark), path):  # gold of an authority with no families
+        return 0
+    df = spark.read.format("delta").load(path)
+    name = rel(lake.root, path)
+    parts = name.split("/")
+    keep = (
+        _quarantine_keep(spark, df, parts[1], subjects)
+        if parts[0] == "bronze" and parts[-1] == QUARANTINE
+        else without_subjects(lake.root, path, df, needles)
+    )
+    if keep is None:  # no column can tell who a row is about: it holds no one (no Spark job)
+        return 0
+    total = df.count()
+    n = total - keep.count() if total else 0  # an empty table holds no one
+    if n > 0:
+        plan.note("rewritten", name, n)  # before the rewrite: a resume still counts it
+        rewrite(spark, path, keep)
+    return n
+
+
 def _tables(
-    spark: SparkSession, lake: Lake, subjects: list[Subject], plan: _Plan, say: Progress, *, skip: list[str]
+    spark: SparkSession,
+    lake: Lake,
+    subjects: list[Subject],
+    plan: PendingPlan,
+    say: Progress,
+    *,
+    skip: list[str],
 ) -> None:
-    """Step 2: every Delta table rewritten without the subjects' rows (the audit aside)."""
+    """Step 2, once: every Delta table rewritten without the subjects' rows (the audit aside), four
+    tables at a time (each waits mostly on the file system)."""
     if plan.done("tables"):
         return
     needles = Needles.of(spark, subjects)
     paths = purged_tables(spark, lake, skip=skip)
-    fs = HadoopStorage(spark)
-    done = [0]
-    lock = threading.Lock()
-
-    def remove_rows(path: str, name: str) -> int:
-        if tables.created_empty(fs, path):  # the gold of an authority with no families: no Spark job
-            return 0
-        df = spark.read.format("delta").load(path)
-        parts = name.split("/")
-        keep = (
-            _quarantine_keep(spark, df, parts[1], subjects)
-            if parts[0] == "bronze" and parts[-1] == QUARANTINE
-            else without_subjects(lake.root, path, df, needles)
-        )
-        if keep is None:  # no column can tell who a row is about: it holds no one (no Spark job)
-            return 0
-        total = df.count()
-        n = total - keep.count() if total else 0  # an empty table holds no one
-        if n > 0:
-            plan.note("rewritten", name, n)  # before the rewrite: a resume still counts it
-            rewrite(spark, path, keep)
-        return n
-
-    def one(path: str) -> None:
-        name = rel(lake.root, path)
-        n = remove_rows(path, name)
-        with lock:
-            done[0] += 1
-            say(f"tables: {done[0]} of {len(paths)} ({name}: {n} rows)")
-
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(one, paths))
+        running = {pool.submit(_erase_rows, spark, lake, p, subjects, needles, plan): p for p in paths}
+        for i, done in enumerate(as_completed(running), 1):
+            say(f"tables: {i} of {len(paths)} ({rel(lake.root, running[done])}: {done.result()} rows)")
     plan.finish("tables")
 
 

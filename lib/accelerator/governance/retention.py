@@ -31,8 +31,6 @@ plan, which holds record keys, is deleted last.
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,10 +41,11 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from accelerator.feeds import AUTHORITIES, FEEDS
-from accelerator.governance import audit, files
-from accelerator.governance.history import purge_histories, purged_tables, rewrite
+from accelerator.governance import audit
+from accelerator.governance.history import rewrite
 from accelerator.governance.landing import due_deliveries
-from accelerator.governance.restriction import RebuildGold, rebuild
+from accelerator.governance.pending import PendingPlan, Progress, gold_step, plan_path, purge_step, read_plan
+from accelerator.governance.restriction import RebuildGold
 from accelerator.governance.schedule import (
     CLOCK,
     RetentionConfigError,
@@ -58,7 +57,7 @@ from accelerator.governance.schedule import (
 )
 from accelerator.governance.subject import rel
 from accelerator.io import tables
-from accelerator.io.lake import PLATFORM, Lake, join
+from accelerator.io.lake import Lake, join
 from accelerator.io.storage import HadoopStorage
 
 PENDING = "retention_pending.json"
@@ -206,13 +205,12 @@ class RetentionResult:
 
 
 def _pending_path(lake: Lake) -> str:
-    return join(lake.root, "bronze", PLATFORM, PENDING)
+    return plan_path(lake, PENDING)
 
 
 def pending(spark: SparkSession, lake_root: str) -> dict[str, Any] | None:
     """The saved plan of a retention run that was started and not finished, if any."""
-    data = files.read_json(spark, _pending_path(Lake(lake_root)))
-    return data if isinstance(data, dict) else None
+    return read_plan(spark, _pending_path(Lake(lake_root)))
 
 
 def apply_retention(
@@ -229,132 +227,177 @@ def apply_retention(
     on_progress: Callable[[str], None] | None = None,
 ) -> RetentionResult:
     """Destroy everything ``plan_retention`` finds due, in every layer and its history; audit it;
-    or finish the pending run for the same ``as_of`` (module docstring)."""
+    or finish the pending run for the same ``as_of`` (module docstring). The steps in order: rows
+    of every table, settled deliveries in landing, gold, history, audit."""
     say = on_progress or (lambda _m: None)
     lake = Lake(lake_root)
     landing = landing_root or join(lake_root, "landing")
     audit.require_intact(spark, lake_root)
-    data = pending(spark, lake_root)
+    job, resumed = _open_job(spark, lake, policy, plan, as_of=as_of, now=now, landing=landing)
+    job.save()  # the commit point: from here on this retention run will be finished
+    plan = RetentionPlan.from_json(job.data["plan"])
+    run_id = job.data["run_id"]
+    say(f"retention {run_id}: {len(plan.records)} records due" + (" (resumed)" if resumed else ""))
+    for due in _due_rows(spark, lake, plan):
+        _destroy(spark, lake, job, due, say)
+    if (orphans := _orphaned_members(spark, lake, plan)) is not None:
+        _destroy(spark, lake, job, orphans, say)
+    fs = HadoopStorage(spark)
+    for delivery in job.data["landing"]:
+        fs.delete(join(landing, delivery))  # a settled delivery's files: its rows are in bronze
+    say(f"landing: {len(job.data['landing'])} settled deliveries past their period removed")
+    touched = job.rewritten()
+    result = RetentionResult(
+        plan,
+        counts=_counts_per_table(touched),
+        landing_deliveries=len(job.data["landing"]),
+        run_id=run_id,
+        resumed=resumed,
+    )
+    if touched:  # nothing destroyed: gold and every table's history are as they were
+        result.gold_as_of = gold_step(spark, lake_root, job, rebuild_gold, say)
+        result.files_removed = purge_step(spark, lake, job, [landing], say)
+    _audit_step(spark, lake, job, result, actor)
+    say("audit: done")
+    job.delete()  # the plan holds record keys: it goes last
+    say("retention: finished")
+    return result
+
+
+def _open_job(
+    spark: SparkSession,
+    lake: Lake,
+    policy: RetentionPolicy,
+    plan: RetentionPlan | None,
+    *,
+    as_of: date,
+    now: datetime,
+    landing: str,
+) -> tuple[PendingPlan, bool]:
+    """The pending run for ``as_of`` (resumed: True), or a new one: ``plan`` (or the plan of the
+    lake as it is), the settled deliveries due in landing, the run id and clock. A pending run for
+    another ``as_of`` is an error."""
+    data = pending(spark, lake.root)
     if data is not None and data["plan"]["as_of"] != as_of.isoformat():
         raise RuntimeError(
             f"retention {data['run_id']} as of {data['plan']['as_of']} is not finished: run it again first"
         )
-    resumed = data is not None
-    if data is None:
-        plan = plan or plan_retention(spark, lake_root, policy, as_of=as_of)
-        data = {
-            "run_id": audit.action_run_id("RETENTION", now, as_of.isoformat()),
-            "now": now.isoformat(),
-            "plan": plan.to_json(),
-            "landing": due_deliveries(spark, lake, landing, _months_of(policy), as_of),
-        }
-    lock = threading.Lock()
+    if data is not None:
+        return PendingPlan(spark, _pending_path(lake), data), True
+    plan = plan or plan_retention(spark, lake.root, policy, as_of=as_of)
+    data = {
+        "run_id": audit.action_run_id("RETENTION", now, as_of.isoformat()),
+        "now": now.isoformat(),
+        "plan": plan.to_json(),
+        "landing": due_deliveries(spark, lake, landing, _months_of(policy), as_of),
+    }
+    return PendingPlan(spark, _pending_path(lake), data), False
 
-    def save() -> None:
-        with lock:
-            files.write_text(spark, _pending_path(lake), json.dumps(data, sort_keys=True, default=str))
 
-    save()  # the commit point: from here on this retention run will be finished
-    plan = RetentionPlan.from_json(data["plan"])
-    policy, now = plan.policy, datetime.fromisoformat(data["now"])
-    result = RetentionResult(plan, run_id=data["run_id"], resumed=resumed)
-    touched: dict[str, int] = data.setdefault("rewritten", {})
-    say(f"retention {result.run_id}: {len(plan.records)} records due" + (" (resumed)" if resumed else ""))
+@dataclass(frozen=True)
+class _Due:
+    """Rows of one table to destroy: those whose ``on`` columns equal a row of ``keys``."""
 
-    def drop(path: str, keys: pd.DataFrame, on: list[str], schema: str) -> None:
-        df = tables.read(spark, path)
-        if keys.empty or df is None:
-            return
-        kdf = F.broadcast(spark.createDataFrame(keys[on].drop_duplicates(), schema))
-        n = df.join(kdf, on, "left_semi").count()
-        name = rel(lake_root, path)
-        if n:
-            with lock:
-                touched[f"{name}|{','.join(on)}"] = n
-            save()  # before the rewrite: a resume still counts it
-            rewrite(spark, path, df.join(kdf, on, "left_anti"))
-        say(f"tables: {name} ({n} rows)")
+    path: str
+    keys: pd.DataFrame
+    on: tuple[str, ...]
+    schema: str  # of the key columns, in ``on``'s order
 
-    recs = plan.records
-    for (authority, feed), grp in recs.groupby(["authority", "feed"]):
+
+_KEY3 = ("authority", "feed", "record_key")
+_KEY3_SCHEMA = "authority string, feed string, record_key string"
+
+
+def _person_level(records: pd.DataFrame) -> pd.DataFrame:
+    return records[records["feed"].isin([f for f, s in FEEDS.items() if s.person_level])]
+
+
+def _due_rows(spark: SparkSession, lake: Lake, plan: RetentionPlan) -> list[_Due]:
+    """What the plan destroys, table by table, in order: each (authority, feed)'s bronze then
+    silver, the linkage tables (records, cross-reference, the links and the report's borderline
+    pairs of either side), then quarantined lines."""
+    out = []
+    for (authority, feed), grp in plan.records.groupby(["authority", "feed"]):
         keys = grp[["record_key"]]
-        drop(lake.bronze(str(authority), str(feed)), keys, ["record_key"], "record_key string")
-        drop(lake.silver(str(authority), str(feed)), keys, ["record_key"], "record_key string")
-    person = recs[recs["feed"].isin([f for f, s in FEEDS.items() if s.person_level])]
-    key3 = ["authority", "feed", "record_key"]
-    schema3 = "authority string, feed string, record_key string"
-    drop(lake.platform("person_record"), person, key3, schema3)
-    drop(lake.platform("person_xref"), person, key3, schema3)
+        for path in (lake.bronze(str(authority), str(feed)), lake.silver(str(authority), str(feed))):
+            out.append(_Due(path, keys, ("record_key",), "record_key string"))
+    person = _person_level(plan.records)
+    out += [_Due(lake.platform(t), person, _KEY3, _KEY3_SCHEMA) for t in ("person_record", "person_xref")]
     if not person.empty:
-        nodes = pd.DataFrame({"node": ["|".join(k) for k in person[key3].itertuples(index=False)]})
-        for table in ("person_links", "linkage_report"):  # the report's borderline pairs
+        nodes = ["|".join(k) for k in person[list(_KEY3)].itertuples(index=False)]
+        for table in ("person_links", "linkage_report"):
+            df = tables.read(spark, lake.platform(table))
             for side in ("unique_id_l", "unique_id_r"):
-                path = lake.platform(table)
-                df = tables.read(spark, path)
                 if df is not None and side in df.columns:
-                    drop(path, nodes.rename(columns={"node": side}), [side], f"{side} string")
-    qcols = ["delivery_id", "source_file", "line_number"]
+                    keys = pd.DataFrame({side: nodes})
+                    out.append(_Due(lake.platform(table), keys, (side,), f"{side} string"))
+    qcols = ("delivery_id", "source_file", "line_number")
     for authority, grp in plan.quarantine.groupby("authority"):
-        drop(
-            lake.quarantine(str(authority)),
-            grp.astype({"line_number": int}),
-            qcols,
-            "delivery_id string, source_file string, line_number int",
-        )
-    # People left with no record at all leave the families too.
-    fam, xref = (
-        tables.read(spark, lake.platform("family_member")),
-        tables.read(spark, lake.platform("person_xref")),
-    )
-    if not person.empty and fam is not None and xref is not None:
-        live = xref.select("person_id").distinct()
-        gone: pd.DataFrame = (
-            fam.select("person_id").distinct().join(live, "person_id", "left_anti").toPandas()
-        )
-        drop(lake.platform("family_member"), gone, ["person_id"], "person_id string")
-    fs = HadoopStorage(spark)
-    for delivery in data["landing"]:
-        fs.delete(join(landing, delivery))  # a settled delivery's files: its rows are in bronze
-    result.landing_deliveries = len(data["landing"])
-    say(f"landing: {len(data['landing'])} settled deliveries past their period removed")
+        keys = grp.astype({"line_number": int})
+        schema = "delivery_id string, source_file string, line_number int"
+        out.append(_Due(lake.quarantine(str(authority)), keys, qcols, schema))
+    return out
+
+
+def _orphaned_members(spark: SparkSession, lake: Lake, plan: RetentionPlan) -> _Due | None:
+    """People left with no record at all (read after the records went) leave the families too."""
+    fam = tables.read(spark, lake.platform("family_member"))
+    xref = tables.read(spark, lake.platform("person_xref"))
+    if _person_level(plan.records).empty or fam is None or xref is None:
+        return None
+    live = xref.select("person_id").distinct()
+    gone: pd.DataFrame = fam.select("person_id").distinct().join(live, "person_id", "left_anti").toPandas()
+    return _Due(lake.platform("family_member"), gone, ("person_id",), "person_id string")
+
+
+def _destroy(spark: SparkSession, lake: Lake, job: PendingPlan, due: _Due, say: Progress) -> None:
+    """The table rewritten without the due rows; noted in the plan, with the count, before."""
+    df = tables.read(spark, due.path)
+    if due.keys.empty or df is None:
+        return
+    on = list(due.on)
+    keys = F.broadcast(spark.createDataFrame(due.keys[on].drop_duplicates(), due.schema))
+    n = df.join(keys, on, "left_semi").count()
+    name = rel(lake.root, due.path)
+    if n:
+        job.note("rewritten", f"{name}|{','.join(on)}", n)  # before the rewrite: a resume still counts it
+        rewrite(spark, due.path, df.join(keys, on, "left_anti"))
+    say(f"tables: {name} ({n} rows)")
+
+
+def _counts_per_table(touched: Mapping[str, int]) -> dict[str, int]:
+    """Rows destroyed per table (a table noted once per key it was matched on)."""
+    out: dict[str, int] = {}
     for step, n in touched.items():
         name = step.split("|")[0]
-        result.counts[name] = result.counts.get(name, 0) + int(n)
-    if touched and "gold_as_of" not in data:
-        data["gold_as_of"] = str(rebuild(spark, lake_root, rebuild_gold))
-        save()
-        say("gold: rebuilt")
-    ga = data.get("gold_as_of")
-    result.gold_as_of = date.fromisoformat(ga) if ga and ga != "None" else None
-    if touched and "files_removed" not in data:
-        purge = purged_tables(spark, lake, skip=[landing])
-        say(f"history: purging {len(purge)} tables")
-        data["files_removed"] = purge_histories(spark, purge)
-        save()
-        say("history: purged")
-    result.files_removed = int(data.get("files_removed", 0))
-    if not audit.has_run(spark, lake_root, result.run_id):
-        audit.append(
-            spark,
-            lake,
-            action="RETENTION",
-            subjects=[],
-            person_id=None,
-            rule=f"retention as of {as_of.isoformat()}: {policy.describe()}",
-            reason="retention schedule",
-            actor=actor,
-            counts=result.counts,
-            files_removed=result.files_removed,
-            now=now,
-            run_id=result.run_id,
-            detail={
-                "as_of": as_of,
-                "records_due": len(recs),
-                "quarantined_lines_due": len(plan.quarantine),
-                "landing_deliveries_removed": len(data["landing"]),
-            },
-        )
-    say("audit: done")
-    files.delete(spark, _pending_path(lake))  # the plan holds record keys: it goes last
-    say("retention: finished")
-    return result
+        out[name] = out.get(name, 0) + n
+    return out
+
+
+def _audit_step(
+    spark: SparkSession, lake: Lake, job: PendingPlan, result: RetentionResult, actor: str
+) -> None:
+    """One audit row for the run, unless the audit holds it: what was destroyed, never a key."""
+    if audit.has_run(spark, lake.root, result.run_id):
+        return
+    plan = result.plan
+    audit.append(
+        spark,
+        lake,
+        action="RETENTION",
+        subjects=[],
+        person_id=None,
+        rule=f"retention as of {plan.as_of.isoformat()}: {plan.policy.describe()}",
+        reason="retention schedule",
+        actor=actor,
+        counts=result.counts,
+        files_removed=result.files_removed,
+        now=datetime.fromisoformat(job.data["now"]),
+        run_id=result.run_id,
+        detail={
+            "as_of": plan.as_of,
+            "records_due": len(plan.records),
+            "quarantined_lines_due": len(plan.quarantine),
+            "landing_deliveries_removed": len(job.data["landing"]),
+        },
+    )
