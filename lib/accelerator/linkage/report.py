@@ -132,6 +132,31 @@ class ReportInputs:
     previous_records: int
 
 
+Row = dict[str, Any]
+
+
+def _row(
+    section: str,
+    item: str,
+    *,
+    rank: int | None = None,
+    count: int | None = None,
+    value: float | None = None,
+    detail: Any = None,
+    **keys: str,
+) -> Row:
+    """One report row (without its run id): ``detail`` as sorted JSON, record keys by name."""
+    return {
+        "section": section,
+        "rank": rank,
+        "item": item,
+        "count": count,
+        "value": value,
+        "detail": json.dumps(detail, sort_keys=True) if detail is not None else None,
+        **keys,
+    }
+
+
 def build(
     x: ReportInputs,
     *,
@@ -140,36 +165,29 @@ def build(
     band: float = 2.0,
     sample: int = 50,
 ) -> pd.DataFrame:
-    """The report rows of one run (pandas, columns :data:`COLUMNS`)."""
-    rows: list[dict[str, Any]] = []
+    """The report rows of one run (pandas, columns :data:`COLUMNS`), section by section in
+    :data:`SECTIONS` order."""
+    rows = [
+        *summary_rows(x),
+        *links_by_rule_rows(x),
+        *match_weight_rows(x),
+        *cluster_size_rows(x),
+        *largest_cluster_rows(x, largest),
+        *churn_rows(x),
+        *refused_rows(x),
+        *borderline_rows(x, comparisons, band=band, sample=sample),
+    ]
+    out = pd.DataFrame([{"run_id": x.run_id, **r} for r in rows], columns=COLUMNS)
+    return out.astype({"rank": "Int32", "count": "Int64", "value": "float64"})
 
-    def add(
-        section: str,
-        item: str,
-        *,
-        rank: int | None = None,
-        count: int | None = None,
-        value: float | None = None,
-        detail: Any = None,
-        **keys: str,
-    ) -> None:
-        rows.append(
-            {
-                "run_id": x.run_id,
-                "section": section,
-                "rank": rank,
-                "item": item,
-                "count": count,
-                "value": value,
-                "detail": json.dumps(detail, sort_keys=True) if detail is not None else None,
-                **keys,
-            }
-        )
 
+def _churn(x: ReportInputs) -> float:
+    return x.changed_existing_records / x.previous_records if x.previous_records else 0.0
+
+
+def summary_rows(x: ReportInputs) -> list[Row]:
     links = x.links
     over = links["match_weight"] >= x.threshold
-    people = Counter(x.assignment.values())
-    churn = x.changed_existing_records / x.previous_records if x.previous_records else 0.0
     figures = (
         len(x.records),
         x.scored_records,
@@ -177,45 +195,63 @@ def build(
         len(links),
         int(over.sum()),
         int((over & links["by_identifier"].astype(bool)).sum()),
-        len(people),
+        len(set(x.assignment.values())),
         len(x.clustering.refused),
     )
-    for name, n in zip(SUMMARY_ITEMS, figures, strict=True):
-        add("summary", name, count=n, detail={"model_version": x.model_version})
-    add("summary", "match_weight_threshold", value=x.threshold)
-    add("summary", "id_churn", count=x.changed_existing_records, value=churn)
+    return [
+        *(
+            _row("summary", name, count=n, detail={"model_version": x.model_version})
+            for name, n in zip(SUMMARY_ITEMS, figures, strict=True)
+        ),
+        _row("summary", "match_weight_threshold", value=x.threshold),
+        _row("summary", "id_churn", count=x.changed_existing_records, value=_churn(x)),
+    ]
 
-    # links by rule: the rule Splink first generated the pair with (a pair blocked by several
-    # rules counts under the first)
+
+def links_by_rule_rows(x: ReportInputs) -> list[Row]:
+    """Links by the rule Splink first generated the pair with (a pair blocked by several rules
+    counts under the first)."""
+    links = x.links
     rules = links["blocking_rule"].fillna("(stored before rules were kept)")
     order = {r: i for i, r in enumerate(blocking_rules(x.model_json))}
-    total_links = int(over.sum())
+    total_links = int((links["match_weight"] >= x.threshold).sum())
+    out = []
     for rule, grp in links.groupby(rules, sort=False):
         n_links = int((grp["match_weight"] >= x.threshold).sum())
-        add(
-            "links_by_rule",
-            str(rule),
-            rank=order.get(str(rule)),
-            count=n_links,
-            value=n_links / total_links if total_links else 0.0,
-            detail={"pairs_stored": len(grp), "by_identifier": _true(grp["by_identifier"])},
+        out.append(
+            _row(
+                "links_by_rule",
+                str(rule),
+                rank=order.get(str(rule)),
+                count=n_links,
+                value=n_links / total_links if total_links else 0.0,
+                detail={"pairs_stored": len(grp), "by_identifier": _true(grp["by_identifier"])},
+            )
         )
+    return out
 
-    bins = links["match_weight"].astype(float).map(math.floor)
-    for w, grp in links.groupby(bins):
-        wi = int(w)
-        add(
+
+def match_weight_rows(x: ReportInputs) -> list[Row]:
+    bins = x.links["match_weight"].astype(float).map(math.floor)
+    return [
+        _row(
             "match_weight",
-            f"[{wi}, {wi + 1})",
-            rank=wi,
+            f"[{int(w)}, {int(w) + 1})",
+            rank=int(w),
             count=len(grp),
-            value=float(wi),
-            detail={"over_threshold": wi >= x.threshold, "by_identifier": _true(grp["by_identifier"])},
+            value=float(int(w)),
+            detail={"over_threshold": int(w) >= x.threshold, "by_identifier": _true(grp["by_identifier"])},
         )
+        for w, grp in x.links.groupby(bins)
+    ]
 
-    for size, n in sorted(Counter(people.values()).items()):
-        add("cluster_sizes", str(size), rank=size, count=n)
 
+def cluster_size_rows(x: ReportInputs) -> list[Row]:
+    sizes = Counter(Counter(x.assignment.values()).values())
+    return [_row("cluster_sizes", str(size), rank=size, count=n) for size, n in sorted(sizes.items())]
+
+
+def largest_cluster_rows(x: ReportInputs, largest: int) -> list[Row]:
     recs = x.records.assign(person_id=x.records["unique_id"].map(x.assignment))
     by_person = recs.groupby("person_id")
     top = (
@@ -224,49 +260,67 @@ def build(
         .sort_values(["n", "person_id"], ascending=[False, True])
         .head(largest)
     )
+    out = []
     for rank, (pid, n) in enumerate(top.itertuples(index=False), start=1):
         grp = by_person.get_group(pid)
-        add(
-            "largest_clusters",
-            f"#{rank}",
-            rank=rank,
-            count=int(n),
-            value=float(grp["authority"].nunique()),
-            detail={
-                "records_by_feed": {str(k): int(v) for k, v in _counts(grp["feed"])},
-                "dates_of_birth": int(grp["dob"].nunique()),
-            },
-            person_id=str(pid),
+        out.append(
+            _row(
+                "largest_clusters",
+                f"#{rank}",
+                rank=rank,
+                count=int(n),
+                value=float(grp["authority"].nunique()),
+                detail={
+                    "records_by_feed": {str(k): int(v) for k, v in _counts(grp["feed"])},
+                    "dates_of_birth": int(grp["dob"].nunique()),
+                },
+                person_id=str(pid),
+            )
         )
+    return out
 
+
+def churn_rows(x: ReportInputs) -> list[Row]:
     events = Counter(c.change for c in x.changes)
     involved: Counter[str] = Counter()
     for c in x.changes:
         involved[c.change] += c.records
-    for change in ("MERGE", "SPLIT", "NEW"):
-        add("id_churn", change, count=events.get(change, 0), value=float(involved.get(change, 0)))
-    add("id_churn", "changed_existing_records", count=x.changed_existing_records, value=churn)
+    return [
+        *(
+            _row("id_churn", change, count=events.get(change, 0), value=float(involved.get(change, 0)))
+            for change in ("MERGE", "SPLIT", "NEW")
+        ),
+        _row("id_churn", "changed_existing_records", count=x.changed_existing_records, value=_churn(x)),
+    ]
 
-    for reason, n in sorted(Counter(r for _, r in x.clustering.refused).items()):
-        add("refused_merges", reason, count=n)
 
+def refused_rows(x: ReportInputs) -> list[Row]:
+    refused = Counter(r for _, r in x.clustering.refused)
+    return [_row("refused_merges", reason, count=n) for reason, n in sorted(refused.items())]
+
+
+def borderline_rows(x: ReportInputs, comparisons: Sequence[str], *, band: float, sample: int) -> list[Row]:
+    """A sample of pairs near the threshold for clerical review, with each comparison's level."""
+    if not len(x.links) or sample <= 0:
+        return []
     levels = model_levels(x.model_json)
-    if len(links) and sample > 0:
-        picked = _borderline(links, x.run_id, x.threshold, band=band, sample=sample)
-        for rank, r in enumerate(picked.to_dict("records"), start=1):
-            pl, pr = x.assignment.get(r["unique_id_l"]), x.assignment.get(r["unique_id_r"])
-            evidence = {
-                comp: {
-                    "level": level_of(levels.get(comp, []), _num(r.get(f"mw_{comp}"))),
-                    "weight": _round(r.get(f"mw_{comp}")),
-                }
-                for comp in comparisons
+    picked = _borderline(x.links, x.run_id, x.threshold, band=band, sample=sample)
+    out = []
+    for rank, r in enumerate(picked.to_dict("records"), start=1):
+        pl, pr = x.assignment.get(r["unique_id_l"]), x.assignment.get(r["unique_id_r"])
+        evidence = {
+            comp: {
+                "level": level_of(levels.get(comp, []), _num(r.get(f"mw_{comp}"))),
+                "weight": _round(r.get(f"mw_{comp}")),
             }
-            for col in ("forename", "surname"):
-                adj = _num(r.get(f"mw_tf_{col}"))
-                if adj:
-                    evidence[col]["term_frequency_adjustment"] = round(adj, 3)
-            add(
+            for comp in comparisons
+        }
+        for col in ("forename", "surname"):
+            adj = _num(r.get(f"mw_tf_{col}"))
+            if adj:
+                evidence[col]["term_frequency_adjustment"] = round(adj, 3)
+        out.append(
+            _row(
                 "borderline_pairs",
                 f"#{rank}",
                 rank=rank,
@@ -281,8 +335,8 @@ def build(
                 unique_id_l=str(r["unique_id_l"]),
                 unique_id_r=str(r["unique_id_r"]),
             )
-    out = pd.DataFrame(rows, columns=COLUMNS)
-    return out.astype({"rank": "Int32", "count": "Int64", "value": "float64"})
+        )
+    return out
 
 
 def _borderline(

@@ -10,6 +10,7 @@ Windows-1252 and the date format each file used, and for a REJECTED delivery its
 
 from __future__ import annotations
 
+import functools
 import json
 
 from pyspark.sql import Column, DataFrame
@@ -116,133 +117,53 @@ def _reason_code(log: DataFrame) -> Column:
     return F.coalesce(F.col("reason_code"), prefix) if "reason_code" in log.columns else prefix
 
 
+_DELIVERY = ("authority", "feed", "delivery_id", "extract_date")
+
+
+def _metric(
+    df: DataFrame, metric: str, column: Column, count: Column | None = None, rate: Column | None = None
+) -> DataFrame:
+    """Rows of dq_metrics from ``df``: the delivery's columns, the metric's name, what it is about
+    (``column``), its count (1 per row when not given) and rate (none when not given)."""
+    return df.select(
+        *_DELIVERY,
+        F.lit(metric).alias("metric"),
+        column.alias("column"),
+        (F.lit(1) if count is None else count).cast("long").alias("count"),
+        (F.lit(None) if rate is None else rate).cast("double").alias("rate"),
+    )
+
+
 def log_metrics(log: DataFrame, run_id: str) -> DataFrame:
     """Quarantine counts (in all and per reason code) and file profiles (encoding, lines read as
     Windows-1252, line endings, date formats, missing and extra columns) of the LOADED delivery
     log rows given, and ``rejected`` with its reason code for the REJECTED ones."""
-    rejected = log.where(F.col("status") == "REJECTED").select(
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        F.lit("rejected").alias("metric"),
-        _reason_code(log).alias("column"),
-        F.lit(1).cast("long").alias("count"),
-        F.lit(None).cast("double").alias("rate"),
+    rejected = _metric(log.where(F.col("status") == "REJECTED"), "rejected", _reason_code(log))
+    base = log.where(F.col("status") == "LOADED").select(
+        *_DELIVERY, "rows_in_files", "rows_quarantined", F.from_json("file_profile", _PROFILE).alias("files")
     )
-    log = log.where(F.col("status") == "LOADED")
-    base = log.select(
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        "rows_in_files",
-        "rows_quarantined",
-        F.from_json("file_profile", _PROFILE).alias("files"),
-    )
-    quarantined = base.select(
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        F.lit("rows_quarantined").alias("metric"),
-        F.lit(None).cast("string").alias("column"),
-        F.col("rows_quarantined").cast("long").alias("count"),
-        (F.col("rows_quarantined") / F.col("rows_in_files")).alias("rate"),
-    )
-    files = base.select("authority", "feed", "delivery_id", "extract_date", F.explode("files").alias("f"))
-    encoding = files.select(
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        F.lit("encoding").alias("metric"),
-        F.col("f.encoding").alias("column"),
-        F.lit(1).cast("long").alias("count"),
-        F.lit(None).cast("double").alias("rate"),
-    )
-    endings = files.select(
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        F.lit("line_endings").alias("metric"),
-        F.col("f.line_endings").alias("column"),
-        F.lit(1).cast("long").alias("count"),
-        F.lit(None).cast("double").alias("rate"),
-    )
-    formats = files.select(
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        F.explode("f.date_formats").alias("column", "count"),
-    ).select(
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        F.lit("date_format").alias("metric"),
-        "column",
-        F.col("count").cast("long"),
-        F.lit(None).cast("double").alias("rate"),
-    )
-    missing = files.select(
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        F.lit("missing_column").alias("metric"),
-        F.explode("f.missing_columns").alias("column"),
-        F.lit(1).cast("long").alias("count"),
-        F.lit(None).cast("double").alias("rate"),
-    )
-    extra = files.select(
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        F.lit("extra_column").alias("metric"),
-        F.explode("f.extra_columns").alias("column"),
-        F.lit(1).cast("long").alias("count"),
-        F.lit(None).cast("double").alias("rate"),
-    )
-    cp1252 = files.select(
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        F.lit("lines_cp1252").alias("metric"),
-        F.col("f.name").alias("column"),
-        F.coalesce(F.col("f.lines_cp1252"), F.lit(0)).cast("long").alias("count"),
-        F.lit(None).cast("double").alias("rate"),
-    )
+    quarantined, rows = F.col("rows_quarantined"), F.col("rows_in_files")
+    files = base.select(*_DELIVERY, F.explode("files").alias("f"))
+    formats = files.select(*_DELIVERY, F.explode("f.date_formats").alias("format", "n"))
     by_reason = (
-        files.select(
-            "authority",
-            "feed",
-            "delivery_id",
-            "extract_date",
-            F.explode("f.quarantined").alias("column", "count"),
-        )
-        .groupBy("authority", "feed", "delivery_id", "extract_date", "column")
-        .agg(F.sum("count").cast("long").alias("count"))
+        files.select(*_DELIVERY, F.explode("f.quarantined").alias("reason", "n"))
+        .groupBy(*_DELIVERY, "reason")
+        .agg(F.sum("n").alias("n"))
         .join(base.select("delivery_id", "rows_in_files"), "delivery_id")
-        .select(
-            "authority",
-            "feed",
-            "delivery_id",
-            "extract_date",
-            F.lit("quarantined").alias("metric"),
-            "column",
-            "count",
-            (F.col("count") / F.col("rows_in_files")).alias("rate"),
-        )
     )
-    out = quarantined.unionByName(encoding).unionByName(endings).unionByName(formats)
-    out = out.unionByName(missing).unionByName(extra).unionByName(cp1252).unionByName(by_reason)
-    out = out.unionByName(rejected)
-    return out.select(F.lit(run_id).alias("run_id"), *[c for c in out.columns])
+    parts = [
+        _metric(base, "rows_quarantined", F.lit(None).cast("string"), quarantined, quarantined / rows),
+        _metric(files, "encoding", F.col("f.encoding")),
+        _metric(files, "line_endings", F.col("f.line_endings")),
+        _metric(formats, "date_format", F.col("format"), F.col("n")),
+        _metric(files, "missing_column", F.explode("f.missing_columns")),
+        _metric(files, "extra_column", F.explode("f.extra_columns")),
+        _metric(files, "lines_cp1252", F.col("f.name"), F.coalesce(F.col("f.lines_cp1252"), F.lit(0))),
+        _metric(by_reason, "quarantined", F.col("reason"), F.col("n"), F.col("n").cast("long") / rows),
+        rejected,
+    ]
+    out = functools.reduce(DataFrame.unionByName, parts)
+    return out.select(F.lit(run_id).alias("run_id"), *out.columns)
 
 
 def profile_of(text: str) -> list[dict[str, object]]:
