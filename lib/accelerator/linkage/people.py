@@ -241,87 +241,164 @@ def _score(
     )
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """This run's records and which of them it scores again (all of them on a first or full run)."""
+
+    signatures: DataFrame
+    new_keys: DataFrame  # cached: the caller unpersists it
+    rescored: set[str]
+    records: pd.DataFrame  # NODE_COLUMNS, one row per record
+    full: bool
+
+
+def _scope(prepared: DataFrame, inputs: PeopleInputs) -> _Scope:
+    sigs = signature(prepared)
+    full = inputs.old_xref is None or inputs.model_json is None
+    new_keys = (sigs.select("unique_id") if full else changed_records(sigs, inputs.old_xref)).cache()
+    rescored = {r.unique_id for r in new_keys.collect()}
+    return _Scope(sigs, new_keys, rescored, prepared.select(*NODE_COLUMNS).toPandas(), full)
+
+
+def _model(
+    spark: SparkSession,
+    lake: Lake,
+    inputs: PeopleInputs,
+    prepared: DataFrame,
+    settings: Settings,
+    ctx: RunContext,
+    secret: str,
+    records: int,
+) -> tuple[str, bool]:
+    """The stored model, or one trained now and appended to ``linkage_models``; whether trained."""
+    if inputs.model_json is not None:
+        return inputs.model_json, False
+    model_json = M.train(prepared, backend=settings.linkage_backend, spark=spark, secret=secret)
+    append_model(
+        spark, lake, (f"{M.MODEL_VERSION}@{ctx.run_id}", ctx.run_id, ctx.started_at, records, model_json)
+    )
+    return model_json, True
+
+
+@dataclass(frozen=True)
+class _People:
+    """Records grouped into people, with ids carried forward from the registry."""
+
+    clustering: Clustering
+    links_over: int  # links at or over the threshold (the clustering's edges)
+    assignment: dict[str, str]  # node key -> person id
+    retired: dict[str, str]
+    changes: list[IdChange]
+    previous: dict[str, str]  # node key -> person id in the registry before this run
+
+
+def people_of(
+    records: pd.DataFrame, links: pd.DataFrame, threshold: float, settings: Settings, inputs: PeopleInputs
+) -> _People:
+    """Cluster the records on the links at or over ``threshold``, then carry the registry's ids
+    forward (pure, but for reading the small registry)."""
+    linked = edges(links, threshold)
+    clustering = cluster(
+        record_nodes(records.itertuples(index=False)), linked, max_size=settings.max_cluster_size
+    )
+    previous = previous_ids(inputs.old_xref)
+    assignment, retired, changes = carry_forward(
+        clustering.clusters(), previous, prefix="P", ever_used=retired_ids(inputs.redirects)
+    )
+    return _People(clustering, len(linked), assignment, retired, changes, previous)
+
+
+def _result(scope: _Scope, people: _People, scored: pd.DataFrame, trained: bool) -> LinkageResult:
+    assignment, previous = people.assignment, people.previous
+    return LinkageResult(
+        records=len(scope.records),
+        scored_records=len(scope.rescored),
+        new_pairs=len(scored),
+        links=people.links_over,
+        people=len(set(assignment.values())),
+        trained=trained,
+        model_version=M.MODEL_VERSION,
+        changes=people.changes,
+        clustering=people.clustering,
+        changed_existing_records=sum(
+            1 for k, v in previous.items() if k in assignment and assignment[k] != v
+        ),
+        existing_records=sum(1 for k in previous if k in assignment),
+    )
+
+
+def _report(
+    ctx: RunContext,
+    result: LinkageResult,
+    model_json: str,
+    threshold: float,
+    scope: _Scope,
+    links: pd.DataFrame,
+    people: _People,
+) -> pd.DataFrame:
+    inputs = R.ReportInputs(
+        run_id=ctx.run_id,
+        model_version=result.model_version,
+        model_json=model_json,
+        threshold=threshold,
+        records=scope.records[["unique_id", "authority", "feed", "dob"]],
+        links=links,
+        assignment=people.assignment,
+        clustering=people.clustering,
+        changes=people.changes,
+        scored_records=result.scored_records,
+        new_pairs=result.new_pairs,
+        changed_existing_records=result.changed_existing_records,
+        previous_records=result.existing_records,
+    )
+    return R.build(inputs, comparisons=M.COMPARISONS)
+
+
 def run_people(
     spark: SparkSession, settings: Settings, ctx: RunContext, *, retrain: bool = False
 ) -> LinkageResult:
+    """Read, score the new and changed records, cluster, carry ids forward, publish (module
+    docstring). A run with nothing new, changed or gone, the same model and threshold, writes
+    nothing: the registry stands as it is (a quiet night, or the rerun after a kill past this
+    stage)."""
     lake = Lake(settings.lake_root)
     inputs = read_inputs(spark, lake, retrain=retrain)
-    result = LinkageResult(model_version=M.MODEL_VERSION)
     if inputs is None:
         return LinkageResult()
     prepared_all = M.prepare(inputs.records).cache()
-    new_keys: DataFrame | None = None
+    scope: _Scope | None = None
     try:
-        sigs = signature(prepared_all)
-        full = inputs.old_xref is None or inputs.model_json is None
-        new_keys = (sigs.select("unique_id") if full else changed_records(sigs, inputs.old_xref)).cache()
-        rescored = {r.unique_id for r in new_keys.collect()}
-        records: pd.DataFrame = prepared_all.select(*NODE_COLUMNS).toPandas()
-        result.records = len(records)
-        if not full and unchanged(spark, lake, inputs, rescored, len(records), settings):
-            # Nothing new, changed or gone, the same model and threshold: the registry stands as it
-            # is, and nothing is written (a quiet night, or the rerun after a kill past this stage).
+        scope = _scope(prepared_all, inputs)
+        records = len(scope.records)
+        if not scope.full and unchanged(spark, lake, inputs, scope.rescored, records, settings):
             assert inputs.old_xref is not None
-            result.people = inputs.old_xref.select("person_id").distinct().count()
-            result.existing_records = len(records)
-            return result
-        model_json = inputs.model_json
+            known = inputs.old_xref.select("person_id").distinct().count()
+            return LinkageResult(
+                records, model_version=M.MODEL_VERSION, people=known, existing_records=records
+            )
         key = M.linkage_key(settings.linkage_secret, environment=settings.environment)
-        if model_json is None:
-            model_json = M.train(prepared_all, backend=settings.linkage_backend, spark=spark, secret=key)
-            result.trained = True
-            row = (f"{M.MODEL_VERSION}@{ctx.run_id}", ctx.run_id, ctx.started_at, result.records, model_json)
-            append_model(spark, lake, row)
-        prepared = M.prepare(inputs.records, new_keys=new_keys)
-        scored = _score(prepared, model_json, settings, spark, rescored=rescored, full=full, secret=key)
-        result.scored_records, result.new_pairs = len(rescored), len(scored)
-        old = stored_links(inputs.stored_links) if not full else pd.DataFrame(columns=scored.columns)
-        links = all_links(old, scored, set(records["unique_id"]), rescored)
+        model_json, trained = _model(spark, lake, inputs, prepared_all, settings, ctx, key, records)
+        prepared = M.prepare(inputs.records, new_keys=scope.new_keys)
+        scored = _score(
+            prepared, model_json, settings, spark, rescored=scope.rescored, full=scope.full, secret=key
+        )
+        old = stored_links(inputs.stored_links) if not scope.full else pd.DataFrame(columns=scored.columns)
+        links = all_links(old, scored, set(scope.records["unique_id"]), scope.rescored)
         threshold = M.threshold_for(model_json, settings.match_weight_threshold)
-        linked = edges(links, threshold)
-        result.links = len(linked)
-        nodes = record_nodes(records.itertuples(index=False))
-        result.clustering = cluster(nodes, linked, max_size=settings.max_cluster_size)
-        previous = previous_ids(inputs.old_xref)
-        assignment, retired, changes = carry_forward(
-            result.clustering.clusters(), previous, prefix="P", ever_used=retired_ids(inputs.redirects)
-        )
-        result.changes = changes
-        result.people = len(set(assignment.values()))
-        result.changed_existing_records = sum(
-            1 for k, v in previous.items() if k in assignment and assignment[k] != v
-        )
-        result.existing_records = sum(1 for k in previous if k in assignment)
-        report = R.build(
-            R.ReportInputs(
-                run_id=ctx.run_id,
-                model_version=result.model_version,
-                model_json=model_json,
-                threshold=threshold,
-                records=records[["unique_id", "authority", "feed", "dob"]],
-                links=links,
-                assignment=assignment,
-                clustering=result.clustering,
-                changes=changes,
-                scored_records=result.scored_records,
-                new_pairs=result.new_pairs,
-                changed_existing_records=result.changed_existing_records,
-                previous_records=result.existing_records,
-            ),
-            comparisons=M.COMPARISONS,
-        )
+        people = people_of(scope.records, links, threshold, settings, inputs)
+        result = _result(scope, people, scored, trained)
         out = PeopleOutput(
             run_id=ctx.run_id,
             base_version=inputs.base_version,
-            xref=xref_frame(spark, records, assignment, sigs, ctx.run_id),
+            xref=xref_frame(spark, scope.records, people.assignment, scope.signatures, ctx.run_id),
             links=links,
-            changes=changes,
-            retired=retired,
-            report=report,
+            changes=people.changes,
+            retired=people.retired,
+            report=_report(ctx, result, model_json, threshold, scope, links, people),
         )
         publish_people(spark, lake, out, R.SCHEMA)
+        return result
     finally:
         prepared_all.unpersist()
-        if new_keys is not None:
-            new_keys.unpersist()
-    return result
+        if scope is not None:
+            scope.new_keys.unpersist()
