@@ -6,6 +6,7 @@ environment; everything it calls receives those values as parameters.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -27,6 +28,8 @@ from accelerator.governance.cli import app as acl_app
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from accelerator.governance.erasure import ErasureRequest
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(acl_app, name="acl", help="Storage ACLs from the custodianship config: plan, apply, drift")
@@ -544,7 +547,8 @@ def erase(
     """Erasure: remove people from every table, layer, old data file, log entry and landing; audited.
 
     One person (--person-id or a record key, with --reason) or many (--requests FILE) in one pass.
-    Killed part-way, the same command again finishes the job."""
+    Killed part-way, the same command again finishes the job: an unfinished erasure is always
+    finished first, and the command stops there when that erasure already covered what it asks."""
     lake = _root(lake)
     _writer_lease(lake, "erase")
     from accelerator.governance import erasure
@@ -555,54 +559,63 @@ def erase(
     _chain_or_exit(spark, lake)
     _key_or_exit(spark, lake)
     now = _now()
-    gold = _gold_stage(spark, lake, landing_root or lake + "/landing", now)
-
-    def run(reqs: list[erasure.ErasureRequest]) -> erasure.ErasureResult:
-        return erasure.erase(
-            spark,
-            lake,
-            reqs,
-            actor=_actor(actor),
-            now=now,
-            landing_root=landing_root,
-            expand=not no_expand,
-            rebuild_gold=gold,
-            frequency_keys=_frequency_keys,
-            on_progress=_say,
-        )
-
+    run = functools.partial(
+        erasure.erase,
+        spark,
+        lake,
+        actor=_actor(actor),
+        now=now,
+        landing_root=landing_root,
+        expand=not no_expand,
+        rebuild_gold=_gold_stage(spark, lake, landing_root or lake + "/landing", now),
+        frequency_keys=_frequency_keys,
+        on_progress=_say,
+    )
+    record = (authority, feed, record_key) if authority and feed and record_key else None
     try:
         plan = erasure.pending(spark, lake)
         if plan is not None:
             _say(f"an erasure was not finished ({plan['run_id']}): finishing it first")
             _erased(run(erasure.pending_requests(plan)))
-            record = (authority, feed, record_key) if authority and feed and record_key else None
             given = [person_id] if person_id else []
             if requests is not None:
                 given = [r.person_id for r in erasure.read_requests(requests.read_text(encoding="utf-8"))]
-            if (
-                (given or record)
-                and all(erasure.covers(plan, p, None) for p in given)
-                and (record is None or erasure.covers(plan, None, record))
-            ):
-                return
             if not given and record is None:
                 return
-        if requests is not None:
-            asked = erasure.read_requests(requests.read_text(encoding="utf-8"))
-            reqs = [
-                erasure.ErasureRequest(_person(spark, lake, r.person_id, None, None, None), r.reason)
-                for r in asked
-            ]
-        else:
-            if not reason:
-                raise RightsError("an erasure needs --reason (or --requests FILE)")
-            pid = _person(spark, lake, person_id, authority, feed, record_key)
-            reqs = [erasure.ErasureRequest(pid, reason)]
-        _erased(run(reqs))
+            if all(erasure.covers(plan, p, None) for p in given) and (
+                record is None or erasure.covers(plan, None, record)
+            ):
+                return
+        _erased(run(_erasure_requests(spark, lake, requests, reason, person_id, authority, feed, record_key)))
     except RightsError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
+
+
+def _erasure_requests(
+    spark: SparkSession,
+    lake: str,
+    requests: Path | None,
+    reason: str | None,
+    person_id: str | None,
+    authority: str | None,
+    feed: str | None,
+    record_key: str | None,
+) -> list[ErasureRequest]:
+    """The requests of the command line: each line of ``--requests``, or the one person (by id or
+    partner record) with ``--reason``; every person resolved to their current id."""
+    from accelerator.governance import erasure
+    from accelerator.governance.rights import RightsError
+
+    if requests is not None:
+        asked = erasure.read_requests(requests.read_text(encoding="utf-8"))
+        return [
+            erasure.ErasureRequest(_person(spark, lake, r.person_id, None, None, None), r.reason)
+            for r in asked
+        ]
+    if not reason:
+        raise RightsError("an erasure needs --reason (or --requests FILE)")
+    return [erasure.ErasureRequest(_person(spark, lake, person_id, authority, feed, record_key), reason)]
 
 
 def _erased(result: object) -> None:

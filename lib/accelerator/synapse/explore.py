@@ -194,39 +194,6 @@ def linkage_report(spark: SparkSession, settings: Settings, *, run_id: str | Non
     rows ``silver/_platform/linkage_report`` holds for ``run_id`` (default: the latest run)."""
     lake = Lake(settings.lake_root)
     xref = _load(spark, lake.platform("person_xref"))
-    assigned = xref.groupBy("run_id").agg(
-        F.count(F.lit(1)).alias("records_assigned"), F.countDistinct("person_id").alias("people")
-    )
-    path = lake.platform("person_id_changes")
-    if tables.exists(spark, path):
-        events = (
-            _load(spark, path)
-            .groupBy("run_id")
-            .pivot("change", ["MERGE", "SPLIT", "NEW"])
-            .agg(F.count(F.lit(1)))
-            .na.fill(0)
-        )
-        runs = assigned.join(events, "run_id", "full").orderBy("run_id")
-    else:
-        runs = assigned.orderBy("run_id")
-    sizes = (
-        xref.groupBy("person_id")
-        .agg(F.count(F.lit(1)).alias("records"))
-        .groupBy("records")
-        .agg(F.count(F.lit(1)).alias("people"))
-        .orderBy("records")
-    )
-    weights = (
-        _load(spark, lake.platform("person_links"))
-        .withColumn("weight", F.floor("match_weight").cast("int"))
-        .groupBy("weight")
-        .agg(
-            F.count(F.lit(1)).alias("pairs"),
-            F.sum(F.when(F.col("by_identifier"), 1).otherwise(0)).alias("by_identifier"),
-        )
-        .withColumn("over_threshold", F.col("weight") >= F.lit(link_threshold(spark, settings)))
-        .orderBy("weight")
-    )
     report_path = lake.platform("linkage_report")
     if tables.exists(spark, report_path):
         rows = _load(spark, report_path)
@@ -240,8 +207,78 @@ def linkage_report(spark: SparkSession, settings: Settings, *, run_id: str | Non
     def section(name: str) -> DataFrame:
         return mine.where(F.col("section") == name).orderBy("rank", "item")
 
+    history = (  # figures are counts, but for the threshold and id_churn (the share of records)
+        rows.where(F.col("section") == "summary")
+        .groupBy("run_id")
+        .pivot("item", [*SUMMARY_ITEMS, "match_weight_threshold", "id_churn"])
+        .agg(F.first(F.coalesce(F.col("value"), F.col("count").cast("double"))))
+        .orderBy("run_id")
+    )
+    return LinkageReport(
+        runs=_runs(spark, lake, xref),
+        cluster_sizes=_cluster_sizes(xref),
+        weights=_weights(spark, lake, settings),
+        run_id=run_id,
+        summary=section("summary").select("item", "count", "value"),
+        links_by_rule=_links_by_rule(section("links_by_rule")),
+        largest_clusters=_largest_clusters(section("largest_clusters")),
+        id_churn=section("id_churn").select(
+            F.col("item").alias("change"), F.col("count").alias("events"), "value"
+        ),
+        refused_merges=section("refused_merges").select(
+            F.col("item").alias("reason"), F.col("count").alias("edges")
+        ),
+        borderline_pairs=_borderline_pairs(section("borderline_pairs")),
+        history=history,
+    )
+
+
+def _runs(spark: SparkSession, lake: Lake, xref: DataFrame) -> DataFrame:
+    """Per run: records assigned, people, and the id changes it made."""
+    assigned = xref.groupBy("run_id").agg(
+        F.count(F.lit(1)).alias("records_assigned"), F.countDistinct("person_id").alias("people")
+    )
+    path = lake.platform("person_id_changes")
+    if not tables.exists(spark, path):
+        return assigned.orderBy("run_id")
+    events = (
+        _load(spark, path)
+        .groupBy("run_id")
+        .pivot("change", ["MERGE", "SPLIT", "NEW"])
+        .agg(F.count(F.lit(1)))
+        .na.fill(0)
+    )
+    return assigned.join(events, "run_id", "full").orderBy("run_id")
+
+
+def _cluster_sizes(xref: DataFrame) -> DataFrame:
+    return (
+        xref.groupBy("person_id")
+        .agg(F.count(F.lit(1)).alias("records"))
+        .groupBy("records")
+        .agg(F.count(F.lit(1)).alias("people"))
+        .orderBy("records")
+    )
+
+
+def _weights(spark: SparkSession, lake: Lake, settings: Settings) -> DataFrame:
+    """Stored pairs per whole match weight, by identifier, and whether over the threshold."""
+    return (
+        _load(spark, lake.platform("person_links"))
+        .withColumn("weight", F.floor("match_weight").cast("int"))
+        .groupBy("weight")
+        .agg(
+            F.count(F.lit(1)).alias("pairs"),
+            F.sum(F.when(F.col("by_identifier"), 1).otherwise(0)).alias("by_identifier"),
+        )
+        .withColumn("over_threshold", F.col("weight") >= F.lit(link_threshold(spark, settings)))
+        .orderBy("weight")
+    )
+
+
+def _links_by_rule(rows: DataFrame) -> DataFrame:
     detail = F.col("detail")
-    by_rule = section("links_by_rule").select(
+    return rows.select(
         F.col("rank").alias("rule_order"),
         F.col("item").alias("blocking_rule"),
         F.col("count").alias("links"),
@@ -249,7 +286,11 @@ def linkage_report(spark: SparkSession, settings: Settings, *, run_id: str | Non
         F.get_json_object(detail, "$.pairs_stored").cast("long").alias("pairs_stored"),
         F.get_json_object(detail, "$.by_identifier").cast("long").alias("by_identifier"),
     )
-    largest = section("largest_clusters").select(
+
+
+def _largest_clusters(rows: DataFrame) -> DataFrame:
+    detail = F.col("detail")
+    return rows.select(
         "rank",
         "person_id",
         F.col("count").alias("records"),
@@ -257,8 +298,13 @@ def linkage_report(spark: SparkSession, settings: Settings, *, run_id: str | Non
         F.get_json_object(detail, "$.records_by_feed").alias("records_by_feed"),
         F.get_json_object(detail, "$.dates_of_birth").cast("int").alias("dates_of_birth"),
     )
+
+
+def _borderline_pairs(rows: DataFrame) -> DataFrame:
+    """The review sample, with each comparison's level as a column of its own."""
+    detail = F.col("detail")
     evidence = [F.get_json_object(detail, f"$.evidence.{c}.level").alias(c) for c in COMPARISONS]
-    borderline = section("borderline_pairs").select(
+    return rows.select(
         "rank",
         "unique_id_l",
         "unique_id_r",
@@ -268,30 +314,6 @@ def linkage_report(spark: SparkSession, settings: Settings, *, run_id: str | Non
         F.get_json_object(detail, "$.rule").alias("blocking_rule"),
         *evidence,
         F.col("detail").alias("evidence_json"),
-    )
-    history = (  # figures are counts, but for the threshold and id_churn (the share of records)
-        rows.where(F.col("section") == "summary")
-        .groupBy("run_id")
-        .pivot("item", [*SUMMARY_ITEMS, "match_weight_threshold", "id_churn"])
-        .agg(F.first(F.coalesce(F.col("value"), F.col("count").cast("double"))))
-        .orderBy("run_id")
-    )
-    return LinkageReport(
-        runs=runs,
-        cluster_sizes=sizes,
-        weights=weights,
-        run_id=run_id,
-        summary=section("summary").select("item", "count", "value"),
-        links_by_rule=by_rule,
-        largest_clusters=largest,
-        id_churn=section("id_churn").select(
-            F.col("item").alias("change"), F.col("count").alias("events"), "value"
-        ),
-        refused_merges=section("refused_merges").select(
-            F.col("item").alias("reason"), F.col("count").alias("edges")
-        ),
-        borderline_pairs=borderline,
-        history=history,
     )
 
 
