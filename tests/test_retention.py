@@ -28,6 +28,7 @@ from accelerator.governance.retention import (
     default_schedule,
     load_policy,
     plan_retention,
+    with_steps,
 )
 from accelerator.io.lake import Lake
 from conftest import RIGHTS_AS_OF, RIGHTS_AUTHORITIES
@@ -227,3 +228,14 @@ def test_retention_destroys_exactly_what_is_due(spark: SparkSession, built: Path
     ) == len(due)
     assert not due_keys & _values(Path(lk.audit("audit")))  # what was destroyed, never its content
     assert audit.where(F.col("action") == "RETENTION").count() == 1
+
+
+def test_a_plan_saved_before_steps_were_named_resumes_without_redoing_finished_steps() -> None:
+    # A retention killed after its purge, by a version that kept only each step's result, and
+    # resumed by this one: gold and the purge are done, and the count of files removed stays.
+    legacy = {"run_id": "R", "rewritten": {"bury/police_incidents|record_key": 3}, "gold_as_of": "2025-03-31"}
+    assert with_steps({**legacy, "files_removed": 12})["steps"] == {"gold": True, "purge": True}
+    assert with_steps(dict(legacy))["steps"] == {"gold": True}
+    assert with_steps({"run_id": "R"})["steps"] == {}
+    # A plan of this version is left as it is.
+    assert with_steps({"run_id": "R", "steps": {"gold": True}})["steps"] == {"gold": True}

@@ -283,7 +283,7 @@ def _open_job(
             f"retention {data['run_id']} as of {data['plan']['as_of']} is not finished: run it again first"
         )
     if data is not None:
-        return PendingPlan(spark, _pending_path(lake), data), True
+        return PendingPlan(spark, _pending_path(lake), with_steps(data)), True
     plan = plan or plan_retention(spark, lake.root, policy, as_of=as_of)
     data = {
         "run_id": audit.action_run_id("RETENTION", now, as_of.isoformat()),
@@ -292,6 +292,17 @@ def _open_job(
         "landing": due_deliveries(spark, lake, landing, _months_of(policy), as_of),
     }
     return PendingPlan(spark, _pending_path(lake), data), False
+
+
+def with_steps(data: dict[str, Any]) -> dict[str, Any]:
+    """A plan saved before its steps were named kept only their results: a step whose result it
+    holds has finished (so a resume does not rebuild gold or purge again, and the audit keeps the
+    files the first purge removed)."""
+    steps = data.setdefault("steps", {})
+    for step, result in (("gold", "gold_as_of"), ("purge", "files_removed")):
+        if result in data:
+            steps[step] = True
+    return data
 
 
 @dataclass(frozen=True)
