@@ -67,7 +67,6 @@ from accelerator.io.lake import PLATFORM, QUARANTINE, Lake, join
 from accelerator.io.storage import HadoopStorage
 
 PENDING = "erasure_pending.json"
-SETTLED = ("LOADED", "REJECTED", "DUPLICATE")
 RULE = "UK GDPR Art. 17 (right to erasure)"
 
 

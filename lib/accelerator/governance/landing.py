@@ -12,29 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import date
-from typing import Any, Protocol
 
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from accelerator.governance import files
 from accelerator.governance.matching import LineMatcher
+from accelerator.governance.pending import PendingPlan, Progress
 from accelerator.governance.subject import Subject
 from accelerator.io import tables
 from accelerator.io.lake import Lake, join
 from accelerator.io.storage import HadoopStorage
 
 SETTLED = ("LOADED", "REJECTED", "DUPLICATE")
-
-
-class Notes(Protocol):
-    """The persisted plan of the command (erasure), which records what it is about to change."""
-
-    data: dict[str, Any]
-
-    def note(self, key: str, item: str, value: Any = True) -> None: ...
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -64,8 +55,8 @@ def erase_from_landing(
     lake: Lake,
     landing: str,
     subjects: list[Subject],
-    plan: Notes,
-    say: Callable[[str], None],
+    plan: PendingPlan,
+    say: Progress,
 ) -> int:
     """Step 1 (module docstring). Returns the landing files deleted or rewritten."""
     fs = HadoopStorage(spark)
@@ -106,7 +97,7 @@ def erase_from_landing(
     return changed
 
 
-def _fix_manifest(spark: SparkSession, path: str, delivery: str, plan: Notes) -> None:
+def _fix_manifest(spark: SparkSession, path: str, delivery: str, plan: PendingPlan) -> None:
     """Make the manifest's ``rows`` and ``sha256`` true of every file erasure rewrote."""
     fs = HadoopStorage(spark)
     mpath = join(path, "manifest.json")
