@@ -40,7 +40,7 @@ from accelerator.feeds import AUTHORITIES, FEEDS
 from accelerator.governance import audit
 from accelerator.governance.history import delta_tables
 from accelerator.governance.matching import Needles, feed_of, quarantine_hits, without_subjects
-from accelerator.governance.subject import Subject, find_subject, rel
+from accelerator.governance.subject import Subject, find_subject, ids_frame, rel
 from accelerator.io.lake import QUARANTINE, Lake, join
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -118,7 +118,7 @@ def _rows(
         return numbered.join(keep.select("_sar_row"), "_sar_row", "left_anti").drop("_sar_row")
     if parts[0] == "gold":
         if parts[-1] == "family":
-            fams = spark.createDataFrame([(f,) for f in sorted(subject.family_ids)], "family_id string")
+            fams = ids_frame(spark, subject.family_ids, "family_id")
             cols = [c for c in df.columns if c != "lead_professional"]
             return df.join(F.broadcast(fams), "family_id", "left_semi").select(*cols)
         if "person_id" in df.columns:
@@ -127,7 +127,7 @@ def _rows(
             )
         return None
     mine = [r for r in subject.records if r[0] == authority]
-    nodes = spark.createDataFrame([("|".join(r),) for r in sorted(mine)], "node string")
+    nodes = ids_frame(spark, ("|".join(r) for r in mine), "node")
     table = parts[-1]
     if table in ("person_record", "person_xref"):
         node = F.concat_ws("|", "authority", "feed", "record_key")

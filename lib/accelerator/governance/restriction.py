@@ -28,6 +28,7 @@ from accelerator.governance.subject import (
     check_reason,
     current_id,
     find_subject,
+    ids_frame,
     redirects,
     rel,
     subject_hash,
@@ -60,7 +61,7 @@ def restricted_people(spark: SparkSession, lake: Lake) -> DataFrame:
     ids = {r.person_id for r in latest.where("restricted").collect()}
     redirect = redirects(spark, lake)
     ids |= {current_id(i, redirect) for i in ids}
-    return spark.createDataFrame([(i,) for i in sorted(ids)], "person_id string")
+    return ids_frame(spark, ids, "person_id")
 
 
 def gold_as_of(spark: SparkSession, lake_root: str) -> date | None:

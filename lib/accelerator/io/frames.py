@@ -1,4 +1,5 @@
-"""Intermediate DataFrames computed once and cut from their lineage; DataFrames of Arrow batches."""
+"""Intermediate DataFrames computed once and cut from their lineage; DataFrames of Arrow batches;
+small frames of strings held in their query plan."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 
@@ -70,3 +72,36 @@ def from_arrow(spark: SparkSession, batches: Iterable[pa.RecordBatch], schema: S
         lambda: jvm.ArrowIteratorServer(),
     )
     return DataFrame(jvm.PythonSQLUtils.toDataFrame(jrdd, schema.json(), jsession), spark)
+
+
+_FIELD, _ROW = "\x1f", "\x1e"  # ASCII unit and record separators
+
+
+def local_strings(spark: SparkSession, rows: Iterable[Sequence[str]], columns: Sequence[str]) -> DataFrame:
+    """A frame of a few rows of strings, held in its query plan (Spark's ``LocalRelation``).
+
+    ``spark.createDataFrame(list)`` makes an RDD of the rows, and every query that reads the frame
+    (each broadcast of it into a join) runs a Spark job to send that RDD's partitions to tasks, and
+    unpickle it there: about a fifth of a second each. A ``LocalRelation`` is read on the driver,
+    and a broadcast of it costs about as much as a literal would, yet its values are not written
+    in the query's plan or its descriptions (``LocalTableScan [v#12]``), where a literal would be.
+
+    The rows reach the JVM as one string (fields and rows joined by ASCII separators, which no value
+    may hold) split there once: four calls across the gateway, whatever the number of rows."""
+    names = list(columns)
+    data = [tuple(r) for r in rows]
+    for r in data:
+        if len(r) != len(names):
+            raise ValueError(f"a row of {len(r)} values for {len(names)} columns: {names}")
+        for v in r:
+            if not isinstance(v, str) or _FIELD in v or _ROW in v:
+                raise ValueError(f"not a string without ASCII separators: {v!r}")
+    jvm: Any = spark.sparkContext._jvm
+    # Each row is sent as a field separator and its fields: never empty, so the tokenizer (which
+    # skips empty tokens) keeps every row, and the field after the n-th separator is the n-th value.
+    blob = _ROW.join(_FIELD + _FIELD.join(r) for r in data)
+    lines = jvm.java.util.Collections.list(jvm.java.util.StringTokenizer(blob, _ROW)) if data else []
+    encoder = jvm.org.apache.spark.sql.Encoders.STRING()
+    values = DataFrame(spark._jsparkSession.createDataset(lines, encoder).toDF(), spark)
+    fields = F.split(F.col("value"), _FIELD, -1)
+    return values.select(*(fields[i + 1].alias(n) for i, n in enumerate(names)))
