@@ -61,28 +61,110 @@ def _typed(spec: FeedSpec, name: str, raw: Column) -> tuple[Column, Column | Non
     return S.squish(raw), None
 
 
-def standardise_feed(bronze: DataFrame, feed: str, *, authority: Column) -> DataFrame:
-    """Type and standardise one feed's bronze rows (see module docstring). ``authority`` gives
-    each row's authority (a column, so that one plan standardises several authorities' rows)."""
-    spec = FEEDS[feed]
-    issues: list[Column] = []
-    out = bronze
+Derived = tuple[list[Column], list[Column]]
+"""Columns a rule adds to a feed's rows, and the issues (a name, or null) each row can raise."""
+
+
+def _typed_columns(spec: FeedSpec, feed: str) -> tuple[dict[str, Column], list[Column]]:
+    """Each delivered column typed (``_typed``), and the issues typing raises. An end date before
+    its start date is nulled and flagged."""
     typed: dict[str, Column] = {}
+    issues: list[Column] = []
     for name in spec.column_names:
-        value, issue = _typed(spec, name, F.col(name))
-        typed[name] = value
+        typed[name], issue = _typed(spec, name, F.col(name))
         if issue is not None:
             issues.append(issue)
-    # An end date before its start date is nulled and flagged.
     if feed in END_DATES:
         end, start = END_DATES[feed]
         bad = typed[end] < typed[start]
         issues.append(F.when(bad, F.lit(f"end_before_start:{end}")))
         typed[end] = F.when(~bad | bad.isNull(), typed[end])
-    # Issues so far read the delivered columns: evaluate them before the typed columns replace them.
-    first_issues = F.array_compact(F.array(*issues)) if issues else F.array().cast("array<string>")
-    issues = []
-    out = out.select(
+    return typed, issues
+
+
+def _raw(name: str) -> Column:
+    """The delivered value of ``name``, kept beside its typed column while standardising."""
+    return F.col(f"__raw_{name}")
+
+
+def _identifier_columns(spec: FeedSpec) -> Derived:
+    """Identifiers: the delivered value stays in its column; the valid form (or null) beside it."""
+    cols, issues = [], []
+    for name, rule in IDENTIFIERS.items():
+        if name in spec.column_names:
+            valid = rule(_raw(name))
+            cols.append(valid.alias(f"{name}_valid"))
+            issues.append(F.when(S.squish(_raw(name)).isNotNull() & valid.isNull(), F.lit(f"invalid_{name}")))
+    return cols, issues
+
+
+def _location_columns(spec: FeedSpec) -> Derived:
+    """Postcode and UPRN normalised (flagged when delivered but not valid), the address split."""
+    cols, issues = [], []
+    for name, rule, code in (
+        ("postcode", S.normalise_postcode, "bad_postcode"),
+        ("uprn", S.normalise_uprn, "bad_uprn"),
+    ):
+        if name in spec.column_names:
+            value = rule(_raw(name))
+            cols.append(value.alias(f"{name}_norm"))
+            issues.append(F.when(S.squish(_raw(name)).isNotNull() & value.isNull(), F.lit(code)))
+    if "address" in spec.column_names:
+        a = S.normalise_address(F.col("address"))
+        cols += [
+            a.alias("address_norm"),
+            S.address_flat(a).alias("address_flat"),
+            S.address_house_number(a).alias("address_house_number"),
+            S.address_street(a).alias("address_street"),
+        ]
+    return cols, issues
+
+
+def _person_columns(spec: FeedSpec) -> Derived:
+    """The common person columns (``PERSON_COLUMNS``) of a person-level feed; a date of birth
+    after the extract date is nulled and flagged."""
+    if not spec.person_level:
+        return [], []
+    names = spec.person_columns
+    dob = F.col(names["dob"])
+    after = dob > F.col("_extract_date")
+    sex = S.sex_code(F.col(names["sex"])) if "sex" in names else F.lit(None).cast("string")
+    cols = [
+        S.name_display(F.col(names["forename"])).alias("person_forename"),
+        S.name_display(F.col(names["surname"])).alias("person_surname"),
+        S.name_match(F.col(names["forename"])).alias("person_forename_match"),
+        S.name_match(F.col(names["surname"])).alias("person_surname_match"),
+        F.when(~after | after.isNull(), dob).alias("person_dob"),
+        sex.alias("person_sex"),
+    ]
+    return cols, [F.when(after, F.lit("dob_after_extract_date"))]
+
+
+def _event_date(spec: FeedSpec) -> Derived:
+    """``event_date``: the feed's event date column, or for the school census the end of the
+    census term (flagged when the term is not one)."""
+    if spec.event_date is not None:
+        return [F.col(spec.event_date).alias("event_date")], []
+    event = S.census_term_end(F.col("census_term"))
+    return [event.alias("event_date")], [F.when(event.isNull(), F.lit("bad_code:census_term"))]
+
+
+def _issue_list(issues: list[Column]) -> Column:
+    """The names of the issues a row raised (nulls left out), in rule order."""
+    return F.array_compact(F.array(*issues)) if issues else F.array().cast("array<string>")
+
+
+def standardise_feed(bronze: DataFrame, feed: str, *, authority: Column) -> DataFrame:
+    """Type and standardise one feed's bronze rows (see module docstring). ``authority`` gives
+    each row's authority (a column, so that one plan standardises several authorities' rows).
+
+    Two selects: the typed columns replace the delivered ones (whose issues are read first, with
+    the delivered values of identifiers and locations kept aside), then each rule's columns are
+    added from them, and every issue is listed in ``dq_issues``."""
+    spec = FEEDS[feed]
+    typed, typing_issues = _typed_columns(spec, feed)
+    kept_raw = [n for n in spec.column_names if n in IDENTIFIERS or n in ("postcode", "uprn")]
+    out = bronze.select(
         authority.alias("authority"),
         F.lit(feed).alias("feed"),
         "record_key",
@@ -94,63 +176,12 @@ def standardise_feed(bronze: DataFrame, feed: str, *, authority: Column) -> Data
         "_line",
         "_run_id",
         *[c for c in ("_folder_seq",) if c in bronze.columns],
-        first_issues.alias("__issues"),
-        *[
-            F.col(n).alias(f"__raw_{n}")
-            for n in spec.column_names
-            if n in IDENTIFIERS or n in ("postcode", "uprn")
-        ],
+        _issue_list(typing_issues).alias("__issues"),
+        *[F.col(n).alias(f"__raw_{n}") for n in kept_raw],
     )
-    extra_cols: list[Column] = []
-    # Identifiers: the delivered value stays in its column; the valid form (or null) beside it.
-    for name, rule in IDENTIFIERS.items():
-        if name in spec.column_names:
-            raw = F.col(f"__raw_{name}")
-            valid = rule(raw)
-            extra_cols += [valid.alias(f"{name}_valid")]
-            issues.append(F.when(S.squish(raw).isNotNull() & valid.isNull(), F.lit(f"invalid_{name}")))
-    if "postcode" in spec.column_names:
-        pc = S.normalise_postcode(F.col("__raw_postcode"))
-        extra_cols.append(pc.alias("postcode_norm"))
-        issues.append(
-            F.when(S.squish(F.col("__raw_postcode")).isNotNull() & pc.isNull(), F.lit("bad_postcode"))
-        )
-    if "uprn" in spec.column_names:
-        u = S.normalise_uprn(F.col("__raw_uprn"))
-        extra_cols.append(u.alias("uprn_norm"))
-        issues.append(F.when(S.squish(F.col("__raw_uprn")).isNotNull() & u.isNull(), F.lit("bad_uprn")))
-    if "address" in spec.column_names:
-        a = S.normalise_address(F.col("address"))
-        extra_cols += [
-            a.alias("address_norm"),
-            S.address_flat(a).alias("address_flat"),
-            S.address_house_number(a).alias("address_house_number"),
-            S.address_street(a).alias("address_street"),
-        ]
-    if spec.person_level:
-        names = spec.person_columns
-        dob = F.col(names["dob"])
-        after = dob > F.col("_extract_date")
-        issues.append(F.when(after, F.lit("dob_after_extract_date")))
-        sex = S.sex_code(F.col(names["sex"])) if "sex" in names else F.lit(None).cast("string")
-        extra_cols += [
-            S.name_display(F.col(names["forename"])).alias("person_forename"),
-            S.name_display(F.col(names["surname"])).alias("person_surname"),
-            S.name_match(F.col(names["forename"])).alias("person_forename_match"),
-            S.name_match(F.col(names["surname"])).alias("person_surname_match"),
-            F.when(~after | after.isNull(), dob).alias("person_dob"),
-            sex.alias("person_sex"),
-        ]
-    event = S.census_term_end(F.col("census_term")) if spec.event_date is None else F.col(spec.event_date)
-    if spec.event_date is None:
-        issues.append(F.when(event.isNull(), F.lit("bad_code:census_term")))
-    issue_array = (
-        F.concat(F.col("__issues"), F.array_compact(F.array(*issues))) if issues else F.col("__issues")
-    )
-    out = out.select(
-        "*",
-        *extra_cols,
-        event.alias("event_date"),
-        issue_array.alias("dq_issues"),
-    )
-    return out.drop("__issues", *[c for c in out.columns if c.startswith("__raw_")])
+    rules = (_identifier_columns(spec), _location_columns(spec), _person_columns(spec), _event_date(spec))
+    columns = [c for cols, _ in rules for c in cols]
+    issues = [i for _, found in rules for i in found]
+    listed = F.concat(F.col("__issues"), _issue_list(issues)) if issues else F.col("__issues")
+    out = out.select("*", *columns, listed.alias("dq_issues"))
+    return out.drop("__issues", *[f"__raw_{n}" for n in kept_raw])
