@@ -1,48 +1,42 @@
-"""Small frames held in their query plan (accelerator.io.frames.local_strings)."""
+"""Small frames held in their query plan (accelerator.io.frames.local_frame)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from accelerator.io.frames import local_strings
+from accelerator.io.frames import local_frame
+
+SCHEMA = "p string, n int, d date"
 
 
-def test_local_strings_keeps_every_row_and_value_in_order(spark: SparkSession) -> None:
-    rows = [("a", "", "c"), ("", "", ""), ("é z", "line\nbreak", 'comma, quote"')]
-    got = local_strings(spark, rows, ["p", "q", "r"])
-    assert_df_equality(got, spark.createDataFrame(rows, "p string, q string, r string"), ignore_nullable=True)
+def test_local_frame_keeps_every_row_value_and_null_in_order(spark: SparkSession) -> None:
+    rows = [
+        ("a", 1, date(2010, 2, 3)),
+        ("", None, None),
+        (None, -7, date(1999, 12, 31)),
+        ('é, "z"\n', 0, None),
+    ]
+    assert_df_equality(local_frame(spark, rows, SCHEMA), spark.createDataFrame(rows, SCHEMA))
+    empty = local_frame(spark, [], SCHEMA)
+    assert empty.columns == ["p", "n", "d"] and empty.count() == 0
 
 
-def test_local_strings_of_one_column_and_of_no_rows(spark: SparkSession) -> None:
-    assert [r.v for r in local_strings(spark, [("",), ("x",), ("",)], ["v"]).collect()] == ["", "x", ""]
-    empty = local_strings(spark, [], ["a", "b"])
-    assert empty.columns == ["a", "b"] and empty.count() == 0
-
-
-def test_local_strings_is_a_local_relation_whose_values_are_not_in_the_plan(spark: SparkSession) -> None:
+def test_local_frame_is_a_local_relation_whose_values_are_not_in_the_plan(spark: SparkSession) -> None:
     secret = "9434765919"
-    df = local_strings(spark, [(secret, "2010-02-03")], ["nhs", "dob"]).withColumn(
-        "dob", F.col("dob").cast("date")
-    )
-    joined = (
-        spark.range(3)
-        .select(F.col("id").cast("string").alias("nhs"))
-        .join(F.broadcast(df), "nhs", "left_anti")
-    )
-    plan = joined._jdf.queryExecution().executedPlan().toString()
-    assert "LocalTableScan" in plan and "Scan ExistingRDD" not in plan
-    assert secret not in plan and secret not in joined._jdf.queryExecution().optimizedPlan().toString()
-    assert df.collect()[0].dob.isoformat() == "2010-02-03"
+    needles = local_frame(spark, [(secret,)], "v string")
+    table = spark.range(3).select(F.col("id").cast("string").alias("v"))
+    joined = table.join(F.broadcast(needles), "v", "left_anti")
+    plans = [joined._jdf.queryExecution().executedPlan().toString(), joined._jdf.queryExecution().toString()]
+    assert "LocalTableScan" in plans[0] and "ExistingRDD" not in plans[0]  # not an RDD of rows
+    assert not [p for p in plans if secret in p]
     assert joined.count() == 3
 
 
-def test_local_strings_refuses_what_it_cannot_carry(spark: SparkSession) -> None:
-    with pytest.raises(ValueError, match="separators"):
-        local_strings(spark, [("a\x1fb",)], ["v"])
-    with pytest.raises(ValueError, match="separators"):
-        local_strings(spark, [(None,)], ["v"])  # type: ignore[list-item]
-    with pytest.raises(ValueError, match="2 values for 1 columns"):
-        local_strings(spark, [("a", "b")], ["v"])
+def test_local_frame_refuses_a_type_that_is_not_a_schema_of_columns(spark: SparkSession) -> None:
+    with pytest.raises(TypeError, match="schema of columns"):
+        local_frame(spark, [(1,)], "int")

@@ -13,13 +13,14 @@ import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from accelerator.feeds import FEEDS
 from accelerator.governance.subject import Subject, fold_name, ids_frame, rel, scope
-from accelerator.io.frames import local_strings
+from accelerator.io.frames import local_frame
 
 # --------------------------------------------------------------------------- raw text
 
@@ -159,12 +160,14 @@ class Needles:
         return cls(
             person_ids=frame(p for s in subs for p in s.person_ids),
             nodes=frame(n for s in subs for n in s.nodes),
-            records=local_strings(spark, recs, ["authority", "feed", "record_key"]),
+            records=local_frame(spark, recs, "authority string, feed string, record_key string"),
             refs=frame(r for s in subs for r in s.refs),
             nhs=frame(v for s in subs for v in s.nhs),
             upn=frame(v for s in subs for v in s.upn),
             nino8=frame(v for s in subs for v in s.nino8),
-            name_dobs=local_strings(spark, nd, ["_f", "_s", "_d"]).withColumn("_d", F.col("_d").cast("date")),
+            name_dobs=local_frame(
+                spark, [(f, s, date.fromisoformat(d)) for f, s, d in nd], "_f string, _s string, _d date"
+            ),
             empty=not any(s.person_ids for s in subs),
         )
 
@@ -260,7 +263,5 @@ def quarantine_hits(spark: SparkSession, df: DataFrame, authority: str, subjects
     matcher = LineMatcher(subjects)
     hit = [matcher.matches(r.raw_line, r.feed, authority) for r in pdf.itertuples(index=False)]
     keys = pdf.loc[hit, ["delivery_id", "source_file", "line_number"]]
-    # a key with no line number joins no row: left out
-    rows = [(d, f, str(int(n))) for d, f, n in keys.itertuples(index=False) if pd.notna(n)]
-    frame = local_strings(spark, rows, ["delivery_id", "source_file", "line_number"])
-    return F.broadcast(frame.withColumn("line_number", F.col("line_number").cast("int")))
+    # a pandas frame: a local relation (io/frames.local_frame)
+    return F.broadcast(spark.createDataFrame(keys, "delivery_id string, source_file string, line_number int"))

@@ -21,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from accelerator.io import tables
-from accelerator.io.frames import local_strings
+from accelerator.io.frames import local_frame
 from accelerator.io.lake import Lake
 
 
@@ -140,7 +140,7 @@ def current_id(person_id: str, redirect: Mapping[str, str]) -> str:
 
 
 def ids_frame(spark: SparkSession, values: Iterable[str], name: str = "v") -> DataFrame:
-    return local_strings(spark, [(v,) for v in sorted(set(values))], [name])
+    return local_frame(spark, [(v,) for v in sorted(set(values))], f"{name} string")
 
 
 def resolve_person(
@@ -161,7 +161,9 @@ def resolve_person(
     if person_id is None:
         if not (authority and feed and record_key):
             raise RightsError("give a person id, or an authority, feed and record key")
-        wanted = local_strings(spark, [(authority, feed, record_key)], ["authority", "feed", "record_key"])
+        wanted = local_frame(
+            spark, [(authority, feed, record_key)], "authority string, feed string, record_key string"
+        )
         rows = (
             xref.join(wanted, ["authority", "feed", "record_key"], "left_semi").select("person_id").collect()
         )

@@ -1,5 +1,5 @@
 """Intermediate DataFrames computed once and cut from their lineage; DataFrames of Arrow batches;
-small frames of strings held in their query plan."""
+small frames held in their query plan."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from functools import reduce
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
+from pyspark.sql.types import StructType, _parse_datatype_string
 
 
 def union_all(frames: Sequence[DataFrame]) -> DataFrame:
@@ -74,34 +74,19 @@ def from_arrow(spark: SparkSession, batches: Iterable[pa.RecordBatch], schema: S
     return DataFrame(jvm.PythonSQLUtils.toDataFrame(jrdd, schema.json(), jsession), spark)
 
 
-_FIELD, _ROW = "\x1f", "\x1e"  # ASCII unit and record separators
+def local_frame(spark: SparkSession, rows: Iterable[Sequence[Any]], schema: StructType | str) -> DataFrame:
+    """A frame of a few rows (values of ``schema``'s types, None for null) held in its query plan,
+    as Spark's ``LocalRelation``, not as an RDD.
 
-
-def local_strings(spark: SparkSession, rows: Iterable[Sequence[str]], columns: Sequence[str]) -> DataFrame:
-    """A frame of a few rows of strings, held in its query plan (Spark's ``LocalRelation``).
-
-    ``spark.createDataFrame(list)`` makes an RDD of the rows, and every query that reads the frame
-    (each broadcast of it into a join) runs a Spark job to send that RDD's partitions to tasks, and
-    unpickle it there: about a fifth of a second each. A ``LocalRelation`` is read on the driver,
-    and a broadcast of it costs about as much as a literal would, yet its values are not written
-    in the query's plan or its descriptions (``LocalTableScan [v#12]``), where a literal would be.
-
-    The rows reach the JVM as one string (fields and rows joined by ASCII separators, which no value
-    may hold) split there once: four calls across the gateway, whatever the number of rows."""
-    names = list(columns)
-    data = [tuple(r) for r in rows]
-    for r in data:
-        if len(r) != len(names):
-            raise ValueError(f"a row of {len(r)} values for {len(names)} columns: {names}")
-        for v in r:
-            if not isinstance(v, str) or _FIELD in v or _ROW in v:
-                raise ValueError(f"not a string without ASCII separators: {v!r}")
-    jvm: Any = spark.sparkContext._jvm
-    # Each row is sent as a field separator and its fields: never empty, so the tokenizer (which
-    # skips empty tokens) keeps every row, and the field after the n-th separator is the n-th value.
-    blob = _ROW.join(_FIELD + _FIELD.join(r) for r in data)
-    lines = jvm.java.util.Collections.list(jvm.java.util.StringTokenizer(blob, _ROW)) if data else []
-    encoder = jvm.org.apache.spark.sql.Encoders.STRING()
-    values = DataFrame(spark._jsparkSession.createDataset(lines, encoder).toDF(), spark)
-    fields = F.split(F.col("value"), _FIELD, -1)
-    return values.select(*(fields[i + 1].alias(n) for i, n in enumerate(names)))
+    ``spark.createDataFrame(list_of_rows)`` makes an RDD of the rows, and every query that reads the
+    frame (each broadcast of it into a join) runs a job whose tasks unpickle it: about a fifth of a
+    second each time. PySpark's own route from pandas through Arrow gives a ``LocalRelation`` below
+    ``spark.sql.execution.arrow.localRelationThreshold`` (``COMMON_CONF``): read on the driver, it
+    costs a broadcast about what a literal would, yet its values are not written in the plan or its
+    descriptions (``LocalTableScan [v#12]``), where a literal's would be. Without Arrow (a session
+    that turned it off) the frame is the RDD again: slower, the same rows."""
+    fields = schema if isinstance(schema, StructType) else _parse_datatype_string(schema)
+    if not isinstance(fields, StructType):
+        raise TypeError(f"not a schema of columns: {schema!r}")
+    data = pd.DataFrame([tuple(r) for r in rows], columns=fields.names, dtype=object)
+    return spark.createDataFrame(data, fields)

@@ -39,7 +39,7 @@ from pyspark.sql import Column, SparkSession, Window
 from pyspark.sql import functions as F
 
 from accelerator.io import tables
-from accelerator.io.frames import local_strings
+from accelerator.io.frames import local_frame
 from accelerator.io.lake import Lake
 from accelerator.linkage import model as M
 from accelerator.linkage import people
@@ -172,7 +172,7 @@ def _prepared(spark: SparkSession, lake: Lake, keys: set[str]) -> pd.DataFrame:
     records = tables.read(spark, lake.platform("person_record"))
     if records is None or not keys:
         return pd.DataFrame(columns=list(M.PREPARED_COLUMNS))
-    wanted = local_strings(spark, [(k,) for k in sorted(keys)], ["unique_id"])
+    wanted = local_frame(spark, [(k,) for k in sorted(keys)], "unique_id string")
     out: pd.DataFrame = M.prepare(records).join(F.broadcast(wanted), "unique_id").toPandas()
     return out
 
@@ -231,7 +231,7 @@ def write_reviews(
         )
         .toPandas()
     )
-    ids = local_strings(spark, [(k,) for k in sorted(set(members["unique_id"]))], ["uid"])
+    ids = local_frame(spark, [(k,) for k in sorted(set(members["unique_id"]))], "uid string")
     edges: pd.DataFrame = (
         own_links.join(F.broadcast(ids.withColumnRenamed("uid", "unique_id_l")), "unique_id_l")
         .join(F.broadcast(ids.withColumnRenamed("uid", "unique_id_r")), "unique_id_r")
