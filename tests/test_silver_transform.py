@@ -84,6 +84,7 @@ def test_a_school_census_row_gets_every_rules_columns_and_its_issues_in_rule_ord
         "event_date",
         "dq_issues",
     )
+    flat_house_and_names = ("2", "10", "Zoë", "O'Brien", "ZOE", "OBRIEN")  # the same on both rows
     want = spark.createDataFrame(
         [
             (
@@ -92,12 +93,7 @@ def test_a_school_census_row_gets_every_rules_columns_and_its_issues_in_rule_ord
                 120,
                 "B801200005001",
                 "BL9 0SW",
-                "2",
-                "10",
-                "Zoë",
-                "O'Brien",
-                "ZOE",
-                "OBRIEN",
+                *flat_house_and_names,
                 date(2015, 6, 1),
                 "F",
                 date(2025, 3, 31),
@@ -109,12 +105,7 @@ def test_a_school_census_row_gets_every_rules_columns_and_its_issues_in_rule_ord
                 None,
                 None,
                 None,
-                "2",
-                "10",
-                "Zoë",
-                "O'Brien",
-                "ZOE",
-                "OBRIEN",
+                *flat_house_and_names,
                 None,
                 "F",
                 None,
