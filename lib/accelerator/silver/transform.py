@@ -24,6 +24,8 @@ END_DATES: dict[str, tuple[str, str]] = {
     "probation": ("end_date", "start_date"),
 }
 IDENTIFIERS = {"nhs_number": S.nhs_number, "upn": S.upn, "nino": S.nino}
+# Location columns normalised beside their delivered value, and the issue a value that is not one raises.
+LOCATIONS = {"postcode": (S.normalise_postcode, "bad_postcode"), "uprn": (S.normalise_uprn, "bad_uprn")}
 
 # The common person columns every person-level silver table carries (and person_record unions).
 PERSON_COLUMNS = (
@@ -101,10 +103,7 @@ def _identifier_columns(spec: FeedSpec) -> Derived:
 def _location_columns(spec: FeedSpec) -> Derived:
     """Postcode and UPRN normalised (flagged when delivered but not valid), the address split."""
     cols, issues = [], []
-    for name, rule, code in (
-        ("postcode", S.normalise_postcode, "bad_postcode"),
-        ("uprn", S.normalise_uprn, "bad_uprn"),
-    ):
+    for name, (rule, code) in LOCATIONS.items():
         if name in spec.column_names:
             value = rule(_raw(name))
             cols.append(value.alias(f"{name}_norm"))
@@ -163,7 +162,7 @@ def standardise_feed(bronze: DataFrame, feed: str, *, authority: Column) -> Data
     added from them, and every issue is listed in ``dq_issues``."""
     spec = FEEDS[feed]
     typed, typing_issues = _typed_columns(spec, feed)
-    kept_raw = [n for n in spec.column_names if n in IDENTIFIERS or n in ("postcode", "uprn")]
+    kept_raw = [n for n in spec.column_names if n in IDENTIFIERS or n in LOCATIONS]
     out = bronze.select(
         authority.alias("authority"),
         F.lit(feed).alias("feed"),
