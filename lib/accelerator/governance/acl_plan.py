@@ -272,69 +272,86 @@ def plan_acls(config: Custodianship, *, max_named: int = MAX_NAMED_ENTRIES) -> A
     :class:`PlanError` when a path would carry more than ``max_named`` named entries in its access
     or its default ACL (counted separately, as ADLS does).
     """
-    pipe: tuple[Tag, str] = ("user", config.pipeline)
-    eng: tuple[Tag, str] = ("group", config.engineers)
-    platform_only: Grants = {pipe: "rwx", eng: "--x"}
-    groups = config.authorities
-
-    def traverse(*names: str) -> Grants:
-        return {("group", n): "--x" for n in sorted(set(names))}
-
-    custodians = [g.custodians for g in groups.values()]
-    analysts = [g.analysts for g in groups.values()]
-    uploaders = [u for g in groups.values() for u in g.uploaders.values()]
-
-    paths: list[PathPlan] = []
-
-    def add(path: str, kind: Kind, access: Grants, default: Grants, note: str) -> None:
-        paths.append(PathPlan(path, kind, Acl(_acl(access), _acl(default)), note))
-
-    def parent(path: str, *names: str, note: str) -> None:
-        if config.traverse:
-            names, note = (config.traverse,), f"traverse for {note} through {config.traverse}"
-        else:
-            note = f"traverse for {note}"
-        add(path, "parent", _merge({pipe: "r-x", eng: "--x"}, traverse(*names)), platform_only, note)
-
-    parent("", *custodians, *analysts, *uploaders, note="every group below")
-    parent(LANDING, *custodians, *uploaders, note="custodians and uploaders")
-    parent(BRONZE, *custodians, note="custodians")
-    parent(SILVER, *custodians, note="custodians")
-    parent(GOLD, *custodians, *analysts, note="custodians and analysts")
-    for layer in (BRONZE, SILVER):
-        add(f"{layer}/{PLATFORM}", "platform", platform_only, platform_only, "pipeline only")
-
-    for code in AUTHORITIES:
-        g = groups.get(code)
-        read: Grants = {("group", g.custodians): "r-x"} if g else {}
-        up = g.uploaders if g else {}
-        who = "custodians read" if g else "no groups configured: platform only"
-        add(
-            f"{LANDING}/{code}",
-            "area",
-            _merge({pipe: "r-x", eng: "--x"}, read, traverse(*up.values())),
-            _merge({pipe: "rwx", eng: "--x"}, read),
-            who + ("; uploaders traverse" if up else ""),
-        )
-        for feed in FEEDS:
-            upload: Grants = {("group", up[feed]): "-wx"} if feed in up else {}
-            access = _merge({pipe: "rwx", eng: "--x"}, read, upload)
-            add(
-                f"{LANDING}/{code}/{feed}",
-                "area",
-                access,
-                access,
-                who + (f"; {up[feed]} writes" if feed in up else "") + "; pipeline reads and deletes",
-            )
-        for layer in (BRONZE, SILVER, GOLD):
-            analysts_read: Grants = {("group", g.analysts): "r-x"} if layer == GOLD and g else {}
-            rights = _merge({pipe: "rwx", eng: "--x"}, read, analysts_read)
-            add(f"{layer}/{code}", "area", rights, rights, who + ("; analysts read" if layer == GOLD else ""))
-
+    paths = [*_shared_paths(config), *(p for code in AUTHORITIES for p in _authority_paths(config, code))]
     too_big = [p for p in paths if p.acl.named_count() > max_named]
     if too_big:
         raise PlanError(_too_many(config, too_big, max_named))
     return AclPlan(config.pipeline, tuple(paths), config.warnings(), config.traverse)
+
+
+def _path(path: str, kind: Kind, access: Grants, default: Grants, note: str) -> PathPlan:
+    return PathPlan(path, kind, Acl(_acl(access), _acl(default)), note)
+
+
+def _platform(config: Custodianship, pipeline: str) -> Grants:
+    """The pipeline identity with ``pipeline`` permissions, the engineers traverse only."""
+    return {("user", config.pipeline): pipeline, ("group", config.engineers): "--x"}
+
+
+def _traverse(*names: str) -> Grants:
+    return {("group", n): "--x" for n in sorted(set(names))}
+
+
+def _parent(config: Custodianship, path: str, names: Iterable[str], note: str) -> PathPlan:
+    """A shared parent: the named groups (or the traverse group for all of them) pass through."""
+    if config.traverse:
+        names, note = (config.traverse,), f"traverse for {note} through {config.traverse}"
+    else:
+        note = f"traverse for {note}"
+    only = _platform(config, "rwx")
+    return _path(path, "parent", _merge(_platform(config, "r-x"), _traverse(*names)), only, note)
+
+
+def _shared_paths(config: Custodianship) -> list[PathPlan]:
+    """The lake root, the layers and the two platform areas, in that order."""
+    groups = config.authorities.values()
+    custodians = [g.custodians for g in groups]
+    analysts = [g.analysts for g in groups]
+    uploaders = [u for g in groups for u in g.uploaders.values()]
+    only = _platform(config, "rwx")
+    return [
+        _parent(config, "", (*custodians, *analysts, *uploaders), "every group below"),
+        _parent(config, LANDING, (*custodians, *uploaders), "custodians and uploaders"),
+        _parent(config, BRONZE, custodians, "custodians"),
+        _parent(config, SILVER, custodians, "custodians"),
+        _parent(config, GOLD, (*custodians, *analysts), "custodians and analysts"),
+        *(
+            _path(f"{layer}/{PLATFORM}", "platform", only, only, "pipeline only")
+            for layer in (BRONZE, SILVER)
+        ),
+    ]
+
+
+def _authority_paths(config: Custodianship, code: str) -> list[PathPlan]:
+    """One authority's landing area and feed folders, then its bronze, silver and gold areas."""
+    g = config.authorities.get(code)
+    read: Grants = {("group", g.custodians): "r-x"} if g else {}
+    up = g.uploaders if g else {}
+    who = "custodians read" if g else "no groups configured: platform only"
+    writes = _platform(config, "rwx")
+    out = [
+        _path(
+            f"{LANDING}/{code}",
+            "area",
+            _merge(_platform(config, "r-x"), read, _traverse(*up.values())),
+            _merge(writes, read),
+            who + ("; uploaders traverse" if up else ""),
+        )
+    ]
+    for feed in FEEDS:
+        upload: Grants = {("group", up[feed]): "-wx"} if feed in up else {}
+        access = _merge(writes, read, upload)
+        note = who + (f"; {up[feed]} writes" if feed in up else "") + "; pipeline reads and deletes"
+        out.append(_path(f"{LANDING}/{code}/{feed}", "area", access, access, note))
+    for layer in (BRONZE, SILVER, GOLD):
+        analysts_read: Grants = {("group", g.analysts): "r-x"} if layer == GOLD and g else {}
+        rights = _merge(writes, read, analysts_read)
+        out.append(
+            _path(
+                f"{layer}/{code}", "area", rights, rights, who + ("; analysts read" if layer == GOLD else "")
+            )
+        )
+    return out
 
 
 def _too_many(config: Custodianship, too_big: list[PathPlan], max_named: int) -> str:

@@ -317,22 +317,9 @@ def _conflicts(config: Custodianship, spell: Spelling) -> list[str]:
     and analysts; a readers' group of one authority uploading into another's landing area or being
     its analysts. Spellings are compared through :class:`Spelling`.
     """
-    p = config.platform
     roles: dict[str, list[_Role]] = {}
-
-    def hold(principal: str | None, role: _Role) -> None:
-        if principal:
-            roles.setdefault(spell.identity(principal), []).append(role)
-
-    hold(p.pipeline, _Role("pipeline", "platform.pipeline", p.pipeline))
-    hold(p.engineers, _Role("engineers", "platform.engineers", p.engineers))
-    hold(p.traverse, _Role("traverse", "platform.traverse", p.traverse or ""))
-    for code, g in config.authorities.items():
-        for role, name in (("custodians", g.custodians), ("analysts", g.analysts)):
-            hold(name, _Role(role, f"authorities.{code}.{role}", name, code))
-        for feed, name in g.uploaders.items():
-            hold(name, _Role("uploaders", f"authorities.{code}.uploaders.{feed}", name, code, feed))
-
+    for role in _roles(config):
+        roles.setdefault(spell.identity(role.written), []).append(role)
     problems = []
     for held in roles.values():
         bad = _conflicting(held)
@@ -341,6 +328,22 @@ def _conflicts(config: Custodianship, spell: Spelling) -> list[str]:
             spelled = a.written if a.written == b.written else f"{a.written} (written {b.written} there)"
             problems.append(f"{b.where}: {spelled} is both {a} and {b}: roles conflict (need-to-know)")
     return problems
+
+
+def _roles(config: Custodianship) -> list[_Role]:
+    """Every role the config gives a principal: the platform's, then each authority's in turn."""
+    p = config.platform
+    held = [
+        _Role("pipeline", "platform.pipeline", p.pipeline),
+        _Role("engineers", "platform.engineers", p.engineers),
+        _Role("traverse", "platform.traverse", p.traverse or ""),
+    ]
+    for code, g in config.authorities.items():
+        held.append(_Role("custodians", f"authorities.{code}.custodians", g.custodians, code))
+        held.append(_Role("analysts", f"authorities.{code}.analysts", g.analysts, code))
+        for feed, name in g.uploaders.items():
+            held.append(_Role("uploaders", f"authorities.{code}.uploaders.{feed}", name, code, feed))
+    return [r for r in held if r.written]
 
 
 def _conflicting(held: list[_Role]) -> tuple[_Role, _Role] | None:
