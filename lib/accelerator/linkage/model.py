@@ -190,36 +190,48 @@ def _ref_levels() -> list[Any]:
     ]
 
 
-def settings(*, blocking_filter: str | None = None) -> Any:
-    """The Splink settings (a SettingsCreator). ``blocking_filter`` is added to every blocking
-    rule (an incremental run scores only pairs with a new record)."""
+BLOCKING_RULES = (
+    "l.nhs = r.nhs",
+    "l.upn = r.upn",
+    "l.nino = r.nino",
+    "l.ref = r.ref",
+    "l.dob = r.dob",
+    "l.dob_swap = r.dob",
+    "l.surname = r.surname AND l.forename_canon = r.forename_canon",
+    "l.postcode = r.postcode AND l.forename_canon = r.forename_canon",
+    "l.forename = r.surname AND l.surname = r.forename",
+)
+"""The pairs the model scores: any one of these holds (docs/linkage.md)."""
+
+
+def _name_comparison(col: str, other: str) -> Any:
+    """A forename or surname: exact (with its frequency), swapped with the other name, the same
+    canonical forename (nicknames; forenames only), close, less close."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
-    from splink import SettingsCreator
 
-    def name_comparison(col: str, other: str) -> Any:
-        return cl.CustomComparison(
-            output_column_name=col,
-            comparison_levels=[
-                cll.NullLevel(col),
-                cll.ExactMatchLevel(col, term_frequency_adjustments=True),
-                cll.ColumnsReversedLevel(col, other).configure(label_for_charts="swapped with " + other),
-                *(
-                    [
-                        cll.ExactMatchLevel("forename_canon").configure(
-                            label_for_charts="same canonical forename"
-                        )
-                    ]
-                    if col == "forename"
-                    else []
-                ),
-                cll.JaroWinklerLevel(col, 0.92),
-                cll.JaroWinklerLevel(col, 0.80),
-                cll.ElseLevel(),
-            ],
-        )
+    canonical = [cll.ExactMatchLevel("forename_canon").configure(label_for_charts="same canonical forename")]
+    return cl.CustomComparison(
+        output_column_name=col,
+        comparison_levels=[
+            cll.NullLevel(col),
+            cll.ExactMatchLevel(col, term_frequency_adjustments=True),
+            cll.ColumnsReversedLevel(col, other).configure(label_for_charts="swapped with " + other),
+            *(canonical if col == "forename" else []),
+            cll.JaroWinklerLevel(col, 0.92),
+            cll.JaroWinklerLevel(col, 0.80),
+            cll.ElseLevel(),
+        ],
+    )
 
-    dob = cl.CustomComparison(
+
+def _dob_comparison() -> Any:
+    """The date of birth: exact (with how many share it), a day out, day and month swapped, the
+    same month, the same year."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(
         output_column_name="dob",
         comparison_levels=[
             cll.NullLevel("dob"),
@@ -231,16 +243,21 @@ def settings(*, blocking_filter: str | None = None) -> Any:
             cll.ElseLevel(),
         ],
     )
-    address = cl.CustomComparison(
+
+
+def _address_comparison() -> Any:
+    """The address: the same UPRN, line and postcode, house and street, postcode, district."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    no_address = (
+        "(l.uprn IS NULL OR r.uprn IS NULL) AND (l.address IS NULL OR r.address IS NULL) "
+        "AND (l.postcode IS NULL OR r.postcode IS NULL)"
+    )
+    return cl.CustomComparison(
         output_column_name="address",
         comparison_levels=[
-            cll.CustomLevel(
-                _lr(
-                    "(l.uprn IS NULL OR r.uprn IS NULL) AND (l.address IS NULL OR r.address IS NULL) "
-                    "AND (l.postcode IS NULL OR r.postcode IS NULL)"
-                ),
-                "no address",
-            ).configure(is_null_level=True),
+            cll.CustomLevel(_lr(no_address), "no address").configure(is_null_level=True),
             cll.CustomLevel(_lr("l.uprn = r.uprn"), "same UPRN"),
             cll.CustomLevel(
                 _lr("l.address = r.address AND l.postcode = r.postcode"), "same address and postcode"
@@ -251,30 +268,26 @@ def settings(*, blocking_filter: str | None = None) -> Any:
             cll.ElseLevel(),
         ],
     )
-    rules: list[Any] = [
-        "l.nhs = r.nhs",
-        "l.upn = r.upn",
-        "l.nino = r.nino",
-        "l.ref = r.ref",
-        "l.dob = r.dob",
-        "l.dob_swap = r.dob",
-        "l.surname = r.surname AND l.forename_canon = r.forename_canon",
-        "l.postcode = r.postcode AND l.forename_canon = r.forename_canon",
-        "l.forename = r.surname AND l.surname = r.forename",
-    ]
-    if blocking_filter:
-        rules = [f"({r}) AND ({blocking_filter})" for r in rules]
+
+
+def settings(*, blocking_filter: str | None = None) -> Any:
+    """The Splink settings (a SettingsCreator). ``blocking_filter`` is added to every blocking
+    rule (an incremental run scores only pairs with a new record)."""
+    import splink.comparison_library as cl
+    from splink import SettingsCreator
+
+    rules: list[Any] = [f"({r}) AND ({blocking_filter})" if blocking_filter else r for r in BLOCKING_RULES]
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[
             cl.CustomComparison(output_column_name="identifiers", comparison_levels=_identifier_levels()),
             cl.CustomComparison(output_column_name="partner_ref", comparison_levels=_ref_levels()),
-            name_comparison("forename", "surname"),
-            name_comparison("surname", "forename"),
-            dob,
+            _name_comparison("forename", "surname"),
+            _name_comparison("surname", "forename"),
+            _dob_comparison(),
             cl.ExactMatch("sex"),
-            address,
+            _address_comparison(),
         ],
         blocking_rules_to_generate_predictions=rules,
         retain_matching_columns=False,
