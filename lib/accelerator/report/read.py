@@ -128,9 +128,32 @@ def read_report(
 ) -> ReportData:
     """The data of one run's report (``run_id`` None: the latest run), for every authority or for
     ``authority`` only (its deliveries, data quality and gold; no linkage across authorities)."""
-    lake = Lake(lake_root)
     if authority and authority not in AUTHORITIES:
         raise ValueError(f"unknown authority {authority!r}; expected one of {', '.join(AUTHORITIES)}")
+    run_id, recent = _runs(spark, lake_root, run_id, last_runs)
+    lake = Lake(lake_root)
+    authorities = list(AUTHORITIES)
+    linkage, history = _linkage(spark, lake, run_id)
+    run_log = _pdf(tables.read(spark, run_log_path(lake_root)), RUN_LOG_COLUMNS)
+    data = ReportData(
+        run_id=run_id,
+        authority="",
+        runs=recent,
+        deliveries=_deliveries(spark, lake, run_id),
+        quarantine=_quarantine(spark, lake, run_id, authorities),
+        dq=_dq(spark, lake, recent),
+        linkage=linkage,
+        linkage_history=history,
+        labels=read_labels(spark, lake_root, authorities),
+        gold=gold_counts(spark, lake_root, authorities) if gold is None else gold,
+        run_log=run_log[run_log["run_id"] <= run_id],
+        threshold=threshold,
+    )
+    return narrow(data, authority) if authority else data
+
+
+def _runs(spark: SparkSession, lake_root: str, run_id: str | None, last_runs: int) -> tuple[str, list[str]]:
+    """The run reported (``run_id``, or the latest) and the ``last_runs`` up to it."""
     runs = run_ids(spark, lake_root)
     if not runs:
         raise FileNotFoundError(f"{lake_root}: no run has written a delivery log or linkage report yet")
@@ -138,77 +161,61 @@ def read_report(
         run_id = runs[-1]
     elif run_id not in runs:
         raise LookupError(f"run {run_id!r} is not in the lake; runs: {', '.join(runs[-5:])}")
-    recent = [r for r in runs if r <= run_id][-last_runs:]
-    authorities = list(AUTHORITIES)
+    return run_id, [r for r in runs if r <= run_id][-last_runs:]
 
+
+def _deliveries(spark: SparkSession, lake: Lake, run_id: str) -> pd.DataFrame:
+    """The run's rows of the delivery log."""
     log = tables.read(spark, lake.delivery_log)
-    if log is not None:
-        log = log.where(F.col("run_id") == run_id)
-    deliveries = _pdf(log, DELIVERY_COLUMNS)
+    return _pdf(None if log is None else log.where(F.col("run_id") == run_id), DELIVERY_COLUMNS)
 
-    frames = [  # one Spark query over every authority's quarantine
+
+def _quarantine(spark: SparkSession, lake: Lake, run_id: str, authorities: list[str]) -> pd.DataFrame:
+    """Rows the run quarantined, per feed, reason and authority (one query over every authority)."""
+    frames = [
         q.where(F.col("run_id") == run_id).select("feed", "reason_code", F.lit(a).alias("authority"))
         for a in authorities
         if (q := tables.read(spark, lake.quarantine(a))) is not None
     ]
-    quarantine = (
+    if not frames:
+        return pd.DataFrame(columns=["feed", "reason_code", "rows", "authority"])
+    return (
         union_all(frames)
         .groupBy("feed", "reason_code", "authority")
         .agg(F.count(F.lit(1)).alias("rows"))
         .select("feed", "reason_code", "rows", "authority")
         .toPandas()
-        if frames
-        else pd.DataFrame(columns=["feed", "reason_code", "rows", "authority"])
     )
 
-    dq_table = tables.read(spark, lake.platform("dq_metrics"))
-    dq_cols = [
-        "run_id",
-        "authority",
-        "feed",
-        "delivery_id",
-        "extract_date",
-        "metric",
-        "column",
-        "count",
-        "rate",
-    ]
-    dq = _pdf(
-        None if dq_table is None else dq_table.where(F.col("run_id").isin(recent)),
-        dq_cols,
-    )
 
-    report_cols = ["run_id", "section", "rank", "item", "count", "value", "detail"]
-    linkage = pd.DataFrame(columns=report_cols)
-    history = pd.DataFrame(columns=report_cols)
+DQ_COLUMNS = [
+    "run_id",
+    "authority",
+    "feed",
+    "delivery_id",
+    "extract_date",
+    "metric",
+    "column",
+    "count",
+    "rate",
+]
+REPORT_COLUMNS = ["run_id", "section", "rank", "item", "count", "value", "detail"]
+
+
+def _dq(spark: SparkSession, lake: Lake, recent: list[str]) -> pd.DataFrame:
+    """The data-quality metrics of the ``recent`` runs."""
+    dq = tables.read(spark, lake.platform("dq_metrics"))
+    return _pdf(None if dq is None else dq.where(F.col("run_id").isin(recent)), DQ_COLUMNS)
+
+
+def _linkage(spark: SparkSession, lake: Lake, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The run's linkage report, and the summary and churn of every run up to it."""
     rep = tables.read(spark, lake.platform("linkage_report"))
-    if rep is not None:
-        kept = rep.where(F.col("section").isin(*LINKAGE_SECTIONS)).select(*report_cols)
-        linkage = kept.where(F.col("run_id") == run_id).toPandas()
-        history = kept.where(
-            F.col("section").isin("summary", "id_churn") & (F.col("run_id") <= run_id)
-        ).toPandas()
-
-    labels = read_labels(spark, lake_root, authorities)
-
-    run_log = _pdf(tables.read(spark, run_log_path(lake_root)), RUN_LOG_COLUMNS)
-    run_log = run_log[run_log["run_id"] <= run_id]
-
-    data = ReportData(
-        run_id=run_id,
-        authority="",
-        runs=recent,
-        deliveries=deliveries,
-        quarantine=quarantine,
-        dq=dq,
-        linkage=linkage,
-        linkage_history=history,
-        labels=labels,
-        gold=gold_counts(spark, lake_root, authorities) if gold is None else gold,
-        run_log=run_log,
-        threshold=threshold,
-    )
-    return narrow(data, authority) if authority else data
+    if rep is None:
+        return pd.DataFrame(columns=REPORT_COLUMNS), pd.DataFrame(columns=REPORT_COLUMNS)
+    kept = rep.where(F.col("section").isin(*LINKAGE_SECTIONS)).select(*REPORT_COLUMNS)
+    history = kept.where(F.col("section").isin("summary", "id_churn") & (F.col("run_id") <= run_id))
+    return kept.where(F.col("run_id") == run_id).toPandas(), history.toPandas()
 
 
 def narrow(data: ReportData, authority: str) -> ReportData:

@@ -238,37 +238,56 @@ def quality_section(d: ReportData) -> str:
     return "".join(out)
 
 
+LINKAGE_CARDS = (
+    ("records", "records"),
+    ("people", "people"),
+    ("links", "links (at or over the threshold)"),
+    ("pairs_stored", "pairs stored"),
+    ("records_scored", "records scored this run"),
+    ("refused_merges", "merges refused"),
+)
+
+
 def linkage_section(d: ReportData) -> str:
-    out = ['<section id="linkage"><h2>Linkage</h2>']
+    head = '<section id="linkage"><h2>Linkage</h2>'
     if d.linkage.empty:
-        out.append('<p class="note">No linkage report for this run.</p></section>')
-        return "".join(out)
+        return head + '<p class="note">No linkage report for this run.</p></section>'
     s = tf.linkage_summary(d.linkage)
     threshold = s.get("match_weight_threshold", d.threshold)
-    out.append('<div class="cards">')
-    for item, label in (
-        ("records", "records"),
-        ("people", "people"),
-        ("links", "links (at or over the threshold)"),
-        ("pairs_stored", "pairs stored"),
-        ("records_scored", "records scored this run"),
-        ("refused_merges", "merges refused"),
-    ):
-        out.append(card(label, s.get(item), f"linkage_{item}"))
-    out.append(
-        card("earlier records whose person id changed", s.get("id_churn_share"), "linkage_churn", pct=True)
+    rules = tf.links_by_rule(d.linkage)
+    return "".join(
+        [
+            head,
+            _linkage_cards(s),
+            _linkage_charts(d, rules, threshold),
+            _links_by_rule(rules),
+            _largest_clusters(d),
+            _churn(d),
+            _refused_merges(d),
+            precision_block(d, threshold),
+            "</section>",
+        ]
     )
-    out.append("</div>")
-    mw = tf.match_weights(d.linkage, threshold)
-    out.append(
+
+
+def _linkage_cards(s: dict[str, float]) -> str:
+    cards = [card(label, s.get(item), f"linkage_{item}") for item, label in LINKAGE_CARDS]
+    churn = card(
+        "earlier records whose person id changed", s.get("id_churn_share"), "linkage_churn", pct=True
+    )
+    return '<div class="cards">' + "".join(cards) + churn + "</div>"
+
+
+def _linkage_charts(d: ReportData, rules: pd.DataFrame, threshold: float) -> str:
+    """Stored pairs by match weight; links by blocking rule and people by size, side by side."""
+    out = [
         chart(
             "match_weight",
-            charts.to_svg(charts.match_weights(mw, threshold)),
+            charts.to_svg(charts.match_weights(tf.match_weights(d.linkage, threshold), threshold)),
             f"Stored pairs by match weight; pairs at or over {threshold:g} are linked.",
-        )
-    )
-    out.append('<div class="row">')
-    rules = tf.links_by_rule(d.linkage)
+        ),
+        '<div class="row">',
+    ]
     if not rules.empty:
         svg = charts.to_svg(
             charts.bars(rules, x="rule", y="links", x_title="blocking rule", y_title="links", horizontal=True)
@@ -281,61 +300,56 @@ def linkage_section(d: ReportData) -> str:
         )
         out.append(chart("cluster_sizes", svg, "People by how many records they hold."))
     out.append("</div>")
-    out.append(
-        table(
-            rules,
-            [
-                ("rule", "blocking rule"),
-                ("links", "links"),
-                ("share", "share"),
-                ("pairs_stored", "pairs stored"),
-            ],
-            name="links_by_rule",
-            pct=("share",),
-        )
+    return "".join(out)
+
+
+def _links_by_rule(rules: pd.DataFrame) -> str:
+    columns = [
+        ("rule", "blocking rule"),
+        ("links", "links"),
+        ("share", "share"),
+        ("pairs_stored", "pairs stored"),
+    ]
+    return table(rules, columns, name="links_by_rule", pct=("share",))
+
+
+def _largest_clusters(d: ReportData) -> str:
+    columns = [
+        ("rank", "rank"),
+        ("records", "records"),
+        ("authorities", "authorities"),
+        ("feeds", "feeds"),
+        ("dates_of_birth", "distinct dates of birth"),
+    ]
+    return "<h3>Largest people (sizes only)</h3>" + table(
+        tf.largest_clusters(d.linkage), columns, name="largest_clusters"
     )
-    out.append("<h3>Largest people (sizes only)</h3>")
-    out.append(
-        table(
-            tf.largest_clusters(d.linkage),
-            [
-                ("rank", "rank"),
-                ("records", "records"),
-                ("authorities", "authorities"),
-                ("feeds", "feeds"),
-                ("dates_of_birth", "distinct dates of birth"),
-            ],
-            name="largest_clusters",
-        )
-    )
+
+
+def _churn(d: ReportData) -> str:
+    """Person-id events over the recent runs: a chart when there are any, and their table."""
     churn = tf.churn_over_runs(d.linkage_history)
-    out.append("<h3>Person-id churn over runs</h3>")
+    out = ["<h3>Person-id churn over runs</h3>"]
     if not churn.empty:
         svg = charts.to_svg(
             charts.lines(
                 churn, x="run_id", y="count", colour="measure", x_title="run", y_title="count", x_type="O"
             )
         )
-        out.append(
-            chart("churn", svg, "Person-id MERGE / SPLIT / NEW events, and earlier records whose id changed.")
-        )
-    out.append(
-        table(
-            churn, [("run_id", "run"), ("measure", "measure"), ("count", "count")], name="churn", empty="none"
-        )
-    )
-    out.append("<h3>Refused merges</h3>")
-    out.append(
-        table(
-            tf.refused_merges(d.linkage),
-            [("constraint", "constraint"), ("edges", "edges refused")],
-            name="refused_merges",
-            empty="The clustering refused no merge.",
-        )
-    )
-    out.append(precision_block(d, threshold))
-    out.append("</section>")
+        caption = "Person-id MERGE / SPLIT / NEW events, and earlier records whose id changed."
+        out.append(chart("churn", svg, caption))
+    columns = [("run_id", "run"), ("measure", "measure"), ("count", "count")]
+    out.append(table(churn, columns, name="churn", empty="none"))
     return "".join(out)
+
+
+def _refused_merges(d: ReportData) -> str:
+    return "<h3>Refused merges</h3>" + table(
+        tf.refused_merges(d.linkage),
+        [("constraint", "constraint"), ("edges", "edges refused")],
+        name="refused_merges",
+        empty="The clustering refused no merge.",
+    )
 
 
 def precision_block(d: ReportData, threshold: float) -> str:
