@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pyspark.sql import Column, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from accelerator.io import tables
@@ -209,21 +209,37 @@ def write_reviews(
         .where((F.col("authority") == _holder("unique_id_r")) & wanted)
         .cache()
     )
+    try:
+        near = _near_pairs(own_links, threshold, pairs)
+        members = _largest_people(xref_t.where(wanted), clusters)
+        edges = _edges_within(spark, own_links, members)
+    finally:
+        own_links.unpersist()
+    keys = set(near["unique_id_l"]) | set(near["unique_id_r"]) | set(members["unique_id"])
+    found = Found(_prepared(spark, lake, keys), model_json, near, members, edges)
+    pages = {
+        a: _write_pages(spark, review_dir(lake_root, a), a, found, threshold, pairs, secret)
+        for a in authorities
+    }
+    return {**empty, **pages}
+
+
+def _near_pairs(own_links: DataFrame, threshold: float, pairs: int) -> pd.DataFrame:
+    """Each authority's ``pairs`` stored pairs nearest the threshold (ties by the pair's keys)."""
     by_distance = Window.partitionBy("authority").orderBy(
         F.abs(F.col("match_weight") - F.lit(threshold)), "unique_id_l", "unique_id_r"
     )
-    ranked = own_links.withColumn("_n", F.row_number().over(by_distance)).where(F.col("_n") <= pairs)
-    near: pd.DataFrame = ranked.toPandas()
-    sizes = (
-        xref_t.where(wanted)
-        .groupBy("authority", "person_id")
-        .agg(F.count(F.lit(1)).alias("n"))
-        .where(F.col("n") >= 2)
-    )
+    return own_links.withColumn("_n", F.row_number().over(by_distance)).where(F.col("_n") <= pairs).toPandas()
+
+
+def _largest_people(xref: DataFrame, clusters: int) -> pd.DataFrame:
+    """The records (authority, unique_id, cluster_id) of each authority's ``clusters`` people with
+    the most records there (two at least; ties by person id)."""
+    sizes = xref.groupBy("authority", "person_id").agg(F.count(F.lit(1)).alias("n")).where(F.col("n") >= 2)
     by_size = Window.partitionBy("authority").orderBy(F.col("n").desc(), "person_id")
     top = sizes.withColumn("_n", F.row_number().over(by_size)).where(F.col("_n") <= clusters)
-    members: pd.DataFrame = (
-        xref_t.join(top.select("authority", "person_id"), ["authority", "person_id"])
+    return (
+        xref.join(top.select("authority", "person_id"), ["authority", "person_id"])
         .select(
             "authority",
             M.node_key("authority", "feed", "record_key").alias("unique_id"),
@@ -231,37 +247,59 @@ def write_reviews(
         )
         .toPandas()
     )
+
+
+def _edges_within(spark: SparkSession, own_links: DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """The stored pairs between two records of one of ``members``' people."""
     ids = local_frame(spark, [(k,) for k in sorted(set(members["unique_id"]))], "uid string")
     edges: pd.DataFrame = (
         own_links.join(F.broadcast(ids.withColumnRenamed("uid", "unique_id_l")), "unique_id_l")
         .join(F.broadcast(ids.withColumnRenamed("uid", "unique_id_r")), "unique_id_r")
         .toPandas()
     )
-    own_links.unpersist()
     person = dict(zip(members["unique_id"], members["cluster_id"], strict=True))
-    edges = edges[edges["unique_id_l"].map(person) == edges["unique_id_r"].map(person)]
-    keys = set(near["unique_id_l"]) | set(near["unique_id_r"]) | set(members["unique_id"])
-    records = _prepared(spark, lake, keys)
-    out = dict(empty)
-    for a in authorities:
-        picked = nearest_pairs(near[near["authority"] == a], a, threshold, pairs)
-        mine = members[members["authority"] == a]
-        own_edges = edges[edges["authority"] == a]
-        folder = review_dir(lake_root, a)
-        written: list[str] = []
-        if not picked.empty:
-            page = comparison_viewer(records, model_json, picked, secret=secret)
-            write_text(spark, f"{folder}/comparison_viewer.html", page)
-            write_text(spark, f"{folder}/pairs.csv", pairs_csv(picked))
-            written += ["comparison_viewer.html", "pairs.csv"]
-        if not own_edges.empty:
-            keep = mine[mine["cluster_id"].isin(set(own_edges["unique_id_l"].map(person)))][
-                ["unique_id", "cluster_id"]
-            ]
-            page = cluster_studio(
-                records, model_json, own_edges[["unique_id_l", "unique_id_r"]], keep, secret=secret
-            )
-            write_text(spark, f"{folder}/cluster_studio.html", page)
-            written.append("cluster_studio.html")
-        out[a] = Review(a, len(picked), int(mine["cluster_id"].nunique()), tuple(written))
-    return out
+    return edges[edges["unique_id_l"].map(person) == edges["unique_id_r"].map(person)]
+
+
+@dataclass(frozen=True)
+class Found:
+    """What every authority's pages are drawn from: the records, the model, the pairs near the
+    threshold, the largest people's records and the pairs within them."""
+
+    records: pd.DataFrame
+    model_json: str
+    near: pd.DataFrame
+    members: pd.DataFrame
+    edges: pd.DataFrame
+
+
+def _write_pages(
+    spark: SparkSession,
+    folder: str,
+    authority: str,
+    found: Found,
+    threshold: float,
+    pairs: int,
+    secret: str | None,
+) -> Review:
+    """One authority's comparison viewer and pairs file (when it has pairs near the threshold) and
+    cluster studio (when its largest people have pairs within them)."""
+    picked = nearest_pairs(found.near[found.near["authority"] == authority], authority, threshold, pairs)
+    mine = found.members[found.members["authority"] == authority]
+    own_edges = found.edges[found.edges["authority"] == authority]
+    written: list[str] = []
+    if not picked.empty:
+        page = comparison_viewer(found.records, found.model_json, picked, secret=secret)
+        write_text(spark, f"{folder}/comparison_viewer.html", page)
+        write_text(spark, f"{folder}/pairs.csv", pairs_csv(picked))
+        written += ["comparison_viewer.html", "pairs.csv"]
+    if not own_edges.empty:
+        person = dict(zip(found.members["unique_id"], found.members["cluster_id"], strict=True))
+        keep = mine[mine["cluster_id"].isin(set(own_edges["unique_id_l"].map(person)))][
+            ["unique_id", "cluster_id"]
+        ]
+        edges = own_edges[["unique_id_l", "unique_id_r"]]
+        page = cluster_studio(found.records, found.model_json, edges, keep, secret=secret)
+        write_text(spark, f"{folder}/cluster_studio.html", page)
+        written.append("cluster_studio.html")
+    return Review(authority, len(picked), int(mine["cluster_id"].nunique()), tuple(written))
