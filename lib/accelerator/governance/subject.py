@@ -184,14 +184,28 @@ def find_subjects(
     ``expand``, every other person id holding one of those identifiers or references joins, until
     nothing new is found. The linkage tables are read once for all of them."""
     lake = Lake(lake_root)
+    rows = _identity_rows(spark, lake)
+    redirect = redirects(spark, lake)
+    fam = tables.read(spark, lake.platform("family_member"))
+    members = fam.select("person_id", "family_id").distinct().toPandas() if fam is not None else None
+    return [_subject(person_id, rows, redirect, members, expand=expand) for person_id in person_ids]
+
+
+RECORD_KEY = ["authority", "feed", "record_key"]
+IDENTIFYING = ("nhs_number_valid", "upn_valid", "nino8", "person_ref")
+"""The columns whose values, shared, make two person ids one subject (``find_subjects``)."""
+
+
+def _identity_rows(spark: SparkSession, lake: Lake) -> pd.DataFrame:
+    """Every record's key, person id, valid identifiers (the NI number's first eight characters in
+    ``nino8``), partner reference, matching names and date of birth (one small read, in pandas)."""
     xref = tables.read(spark, lake.platform("person_xref"))
     records = tables.read(spark, lake.platform("person_record"))
     if xref is None or records is None:
         raise RightsError("the lake has no linkage tables yet")
-    key = ["authority", "feed", "record_key"]
     pdf: pd.DataFrame = (
         records.select(
-            *key,
+            *RECORD_KEY,
             "person_ref",
             "nhs_number_valid",
             "upn_valid",
@@ -200,62 +214,68 @@ def find_subjects(
             "person_surname_match",
             F.date_format("person_dob", "yyyy-MM-dd").alias("dob"),
         )
-        .join(xref.select(*key, "person_id"), key, "left")
+        .join(xref.select(*RECORD_KEY, "person_id"), RECORD_KEY, "left")
         .toPandas()
     )
     pdf["nino8"] = pdf["nino_valid"].str.slice(0, 8)
-    redirect = redirects(spark, lake)
-    fam = tables.read(spark, lake.platform("family_member"))
-    members = fam.select("person_id", "family_id").distinct().toPandas() if fam is not None else None
-    out = []
-    for person_id in person_ids:
-        ids = {person_id}
-        while True:
-            mine = pdf[pdf["person_id"].isin(ids)]
-            nhs, upn, nino8, refs = (
-                set(mine[c].dropna()) for c in ("nhs_number_valid", "upn_valid", "nino8", "person_ref")
-            )
-            if not expand:
-                break
-            hit = (
-                pdf["nhs_number_valid"].isin(nhs)
-                | pdf["upn_valid"].isin(upn)
-                | pdf["nino8"].isin(nino8)
-                | pdf["person_ref"].isin(refs)
-            )
-            more = set(pdf.loc[hit, "person_id"].dropna()) - ids
-            if not more:
-                break
-            ids |= more
-        ids |= {old for old, new in redirect.items() if current_id(new, redirect) in ids}
-        names, name_dobs = set(), set()
-        for f, s, d in zip(
-            mine["person_forename_match"], mine["person_surname_match"], mine["dob"], strict=True
-        ):
-            if isinstance(f, str) and isinstance(s, str):
-                names.add((f, s))
-                if isinstance(d, str):
-                    name_dobs.add((f, s, d))
-        families: set[str] = (
-            set(members.loc[members["person_id"].isin(ids), "family_id"]) if members is not None else set()
-        )
-        out.append(
-            Subject(
-                person_id=person_id,
-                person_ids=frozenset(ids),
-                records=frozenset(
-                    (r.authority, r.feed, r.record_key) for r in mine[key].itertuples(index=False)
-                ),
-                nhs=frozenset(nhs),
-                upn=frozenset(upn),
-                nino8=frozenset(nino8),
-                refs=frozenset(refs),
-                names=frozenset(names),
-                name_dobs=frozenset(name_dobs),
-                family_ids=frozenset(str(x) for x in families),
-            )
-        )
-    return out
+    return pdf
+
+
+def _linked(rows: pd.DataFrame, person_id: str, *, expand: bool) -> tuple[set[str], pd.DataFrame]:
+    """The person ids of one subject and their records: ``person_id``'s, and with ``expand`` every
+    person id sharing an identifying value with them, until nothing new is found."""
+    ids = {person_id}
+    while True:
+        mine = rows[rows["person_id"].isin(ids)]
+        if not expand:
+            return ids, mine
+        hit = pd.Series(False, index=rows.index)
+        for c in IDENTIFYING:
+            hit |= rows[c].isin(set(mine[c].dropna()))
+        more = set(rows.loc[hit, "person_id"].dropna()) - ids
+        if not more:
+            return ids, mine
+        ids |= more
+
+
+def _names(mine: pd.DataFrame) -> tuple[set[tuple[str, str]], set[tuple[str, str, str]]]:
+    """The (forename, surname) and (forename, surname, date of birth) the records give."""
+    names, name_dobs = set(), set()
+    for f, s, d in zip(mine["person_forename_match"], mine["person_surname_match"], mine["dob"], strict=True):
+        if isinstance(f, str) and isinstance(s, str):
+            names.add((f, s))
+            if isinstance(d, str):
+                name_dobs.add((f, s, d))
+    return names, name_dobs
+
+
+def _subject(
+    person_id: str,
+    rows: pd.DataFrame,
+    redirect: dict[str, str],
+    members: pd.DataFrame | None,
+    *,
+    expand: bool,
+) -> Subject:
+    ids, mine = _linked(rows, person_id, expand=expand)
+    ids |= {old for old, new in redirect.items() if current_id(new, redirect) in ids}
+    nhs, upn, nino8, refs = (frozenset(mine[c].dropna()) for c in IDENTIFYING)
+    names, name_dobs = _names(mine)
+    families = set(members.loc[members["person_id"].isin(ids), "family_id"]) if members is not None else set()
+    return Subject(
+        person_id=person_id,
+        person_ids=frozenset(ids),
+        records=frozenset(
+            (r.authority, r.feed, r.record_key) for r in mine[RECORD_KEY].itertuples(index=False)
+        ),
+        nhs=nhs,
+        upn=upn,
+        nino8=nino8,
+        refs=refs,
+        names=frozenset(names),
+        name_dobs=frozenset(name_dobs),
+        family_ids=frozenset(str(x) for x in families),
+    )
 
 
 def find_subject(spark: SparkSession, lake_root: str, person_id: str, *, expand: bool = True) -> Subject:
