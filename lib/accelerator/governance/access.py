@@ -182,27 +182,9 @@ def subject_access(
     _private_dir(out)
     _private_dir(out / "csv")
     result = AccessResult(person_id, authority, sorted(subject.person_ids), out)
-    found: dict[str, list[dict[str, Any]]] = {}
-    needles = Needles.of(spark, [subject])
-    for path in delta_tables(spark, lake_root, skip=[join(lake_root, "landing")]):
-        rows = _rows(spark, lake, path, subject, needles, authority)
-        if rows is None:
-            continue
-        pdf: pd.DataFrame = rows.toPandas()
-        if pdf.empty:
-            continue
-        name = rel(lake_root, path)
-        _private_write(out / "csv" / f"{name}.csv", pdf.map(neutralise).to_csv(index=False))
-        found[name] = [
-            {k: _jsonable(v) for k, v in rec.items()}
-            for rec in pdf.astype(object).where(pdf.notna(), None).to_dict("records")
-        ]
-        result.counts[name] = len(pdf)
-    held: dict[tuple[str, str], int] = {}
-    for a, f, _k in subject.records:
-        if a != authority:
-            held[(a, f)] = held.get((a, f), 0) + 1
-    result.elsewhere = [{"authority": a, "feed": f, "records": n} for (a, f), n in sorted(held.items())]
+    found = _export_tables(spark, lake, subject, authority, out / "csv")
+    result.counts = {name: len(rows) for name, rows in found.items()}
+    result.elsewhere = _held_elsewhere(subject, authority)
     doc = {
         "person_id": person_id,
         "person_ids": result.person_ids,
@@ -230,6 +212,38 @@ def subject_access(
         detail={"expand": expand, "authority": authority},
     )
     return result
+
+
+def _export_tables(
+    spark: SparkSession, lake: Lake, subject: Subject, authority: str, csv_dir: Path
+) -> dict[str, list[dict[str, Any]]]:
+    """Every table's rows of the subject that ``authority`` may see, each table written to
+    ``csv_dir`` as CSV (cells neutralised for spreadsheets); the rows by table, as JSON values."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    needles = Needles.of(spark, [subject])
+    for path in delta_tables(spark, lake.root, skip=[join(lake.root, "landing")]):
+        rows = _rows(spark, lake, path, subject, needles, authority)
+        if rows is None:
+            continue
+        pdf: pd.DataFrame = rows.toPandas()
+        if pdf.empty:
+            continue
+        name = rel(lake.root, path)
+        _private_write(csv_dir / f"{name}.csv", pdf.map(neutralise).to_csv(index=False))
+        found[name] = [
+            {k: _jsonable(v) for k, v in rec.items()}
+            for rec in pdf.astype(object).where(pdf.notna(), None).to_dict("records")
+        ]
+    return found
+
+
+def _held_elsewhere(subject: Subject, authority: str) -> list[dict[str, Any]]:
+    """How many of the subject's records each other authority holds, per feed (no content)."""
+    held: dict[tuple[str, str], int] = {}
+    for a, f, _k in subject.records:
+        if a != authority:
+            held[(a, f)] = held.get((a, f), 0) + 1
+    return [{"authority": a, "feed": f, "records": n} for (a, f), n in sorted(held.items())]
 
 
 def _summary(doc: Mapping[str, Any], subject: Subject, authority: str) -> str:
