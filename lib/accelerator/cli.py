@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from accelerator.governance.erasure import ErasureRequest
+    from accelerator.governance.schedule import RetentionPolicy
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(acl_app, name="acl", help="Storage ACLs from the custodianship config: plan, apply, drift")
@@ -717,20 +718,10 @@ def retention(
 
     Killed part-way, the same command again finishes the job."""
     lake = _root(lake)
-    from accelerator.governance.retention import (
-        RetentionConfigError,
-        apply_retention,
-        load_policy,
-        pending,
-        plan_retention,
-    )
+    from accelerator.governance.retention import apply_retention, pending, plan_retention
 
     day = _as_of(as_of)
-    try:
-        policy = load_policy(config)
-    except RetentionConfigError as e:
-        console.print(str(e), style="red", markup=False)
-        raise typer.Exit(2) from None
+    policy = _retention_policy(config)
     if not dry_run:  # a dry run only reads: it never waits for, nor blocks, a writer
         _writer_lease(lake, "retention")
     spark = _spark()
@@ -738,17 +729,13 @@ def retention(
     plan = None
     if saved is None:
         plan = plan_retention(spark, lake, policy, as_of=day)
-        table = Table(title=f"Retention due on {day}" + (" (dry run)" if dry_run else ""))
-        for col in ("table", "rule", "rows due"):
-            table.add_column(col, justify="right" if col == "rows due" else "left")
-        for (name, rule), n in sorted(plan.counts().items()):
-            table.add_row(name, rule, str(n))
-        console.print(table)
+        console.print(_due_table(plan.counts(), day, dry_run=dry_run))
         if dry_run:
             return
     else:
         _say(f"a retention run was not finished ({saved['run_id']}): finishing it")
     _chain_or_exit(spark, lake)
+    landing_root = _root(landing) if landing else None
     now = _now()
     try:
         result = apply_retention(
@@ -759,8 +746,8 @@ def retention(
             now=now,
             actor=_actor(actor),
             plan=plan,
-            landing_root=_root(landing) if landing else None,
-            rebuild_gold=_gold_stage(spark, lake, _root(landing) if landing else lake + "/landing", now),
+            landing_root=landing_root,
+            rebuild_gold=_gold_stage(spark, lake, landing_root or lake + "/landing", now),
             on_progress=_say,
         )
     except RuntimeError as e:
@@ -772,6 +759,27 @@ def retention(
         f"gold rebuilt as of {result.gold_as_of}; audit run {result.run_id}",
         markup=False,
     )
+
+
+def _retention_policy(config: Path | None) -> RetentionPolicy:
+    """The retention schedule (``config``, or the packaged one); exit 2 naming every problem."""
+    from accelerator.governance.retention import RetentionConfigError, load_policy
+
+    try:
+        return load_policy(config)
+    except RetentionConfigError as e:
+        console.print(str(e), style="red", markup=False)
+        raise typer.Exit(2) from None
+
+
+def _due_table(counts: Mapping[tuple[str, str], int], day: date, *, dry_run: bool) -> Table:
+    """Rows due per table and rule."""
+    table = Table(title=f"Retention due on {day}" + (" (dry run)" if dry_run else ""))
+    for col in ("table", "rule", "rows due"):
+        table.add_column(col, justify="right" if col == "rows due" else "left")
+    for (name, rule), n in sorted(counts.items()):
+        table.add_row(name, rule, str(n))
+    return table
 
 
 audit_app = typer.Typer(no_args_is_help=True, add_completion=False)
