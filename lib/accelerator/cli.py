@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -578,19 +578,29 @@ def erase(
         if plan is not None:
             _say(f"an erasure was not finished ({plan['run_id']}): finishing it first")
             _erased(run(erasure.pending_requests(plan)))
-            given = [person_id] if person_id else []
-            if requests is not None:
-                given = [r.person_id for r in erasure.read_requests(requests.read_text(encoding="utf-8"))]
-            if not given and record is None:
-                return
-            if all(erasure.covers(plan, p, None) for p in given) and (
-                record is None or erasure.covers(plan, None, record)
-            ):
+            if _covered(plan, person_id, requests, record):
                 return
         _erased(run(_erasure_requests(spark, lake, requests, reason, person_id, authority, feed, record_key)))
     except RightsError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
+
+
+def _covered(
+    plan: dict[str, Any], person_id: str | None, requests: Path | None, record: tuple[str, str, str] | None
+) -> bool:
+    """Whether the unfinished erasure ``plan`` already covered what the command line asks (asking
+    nothing more than to finish it, it did)."""
+    from accelerator.governance import erasure
+
+    given = [person_id] if person_id else []
+    if requests is not None:
+        given = [r.person_id for r in erasure.read_requests(requests.read_text(encoding="utf-8"))]
+    if not given and record is None:
+        return True
+    return all(erasure.covers(plan, p, None) for p in given) and (
+        record is None or erasure.covers(plan, None, record)
+    )
 
 
 def _erasure_requests(
