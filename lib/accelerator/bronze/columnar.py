@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -107,6 +108,82 @@ def _constant(value: object, n: int, typ: pa.DataType) -> pa.Array:
     return pa.repeat(pa.scalar(value, typ), n)
 
 
+def _open_csv(source: _Reader, profile: FileProfile) -> pcsv.CSVStreamingReader:
+    """Arrow's streaming CSV reader over a plain file: every column a string, an empty field an
+    empty string (not null), the header skipped and its names used."""
+    header = profile.header
+    try:
+        return pcsv.open_csv(
+            source,
+            read_options=pcsv.ReadOptions(
+                block_size=BLOCK_BYTES, skip_rows=1, column_names=header, use_threads=False
+            ),
+            parse_options=pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowException as exc:  # Arrow's own error (not the storage's): the row path decides
+        raise NotPlain(f"{profile.name}: {type(exc).__name__}") from None
+
+
+@dataclass(frozen=True)
+class _KeyColumns:
+    """Where each column of the feed's record key is in the file (None: the file lacks it), and
+    whether it is a date and upper-cased (``record_key_part``)."""
+
+    positions: list[int | None]
+    flags: list[tuple[bool, bool]]
+
+    def of(self, block: pa.RecordBatch) -> pa.Array:
+        n = block.num_rows
+        parts = (block.column(i).to_pylist() if i is not None else [None] * n for i in self.positions)
+        joined = [
+            "|".join(record_key_part(v, d, u) for v, (d, u) in zip(k, self.flags, strict=True))
+            for k in zip(*parts, strict=True)
+        ]
+        return pa.array(joined, pa.string())
+
+
+def _columns(
+    block: pa.RecordBatch,
+    schema: T.StructType,
+    arrow_schema: pa.Schema,
+    source_file: str,
+    position: dict[str, int],
+    keys: _KeyColumns,
+    stamp: dict[str, Any],
+    *,
+    first_line: int,
+) -> tuple[list[pa.Array], int]:
+    """One block's columns of ``schema`` (blank values null, the record key, line numbers from
+    ``first_line`` (the header is line 1), the source file, the delivery's stamp), and how many
+    characters its fields hold. ``position``: each column's place in the file."""
+    n = block.num_rows
+    columns: list[pa.Array] = []
+    chars = 0
+    for f in schema.fields:
+        i = position.get(f.name)
+        if i is not None:
+            values = block.column(i)
+            chars += pc.sum(pc.utf8_length(values)).as_py() or 0
+            blank = pc.match_substring_regex(values, BLANK)
+            columns.append(pc.replace_with_mask(values, blank, pa.nulls(n, pa.string())))
+        elif f.name == "record_key":
+            columns.append(keys.of(block))
+        elif f.name == "_line":
+            columns.append(pa.array(range(first_line, first_line + n), pa.int32()))
+        elif f.name == "_source_file":
+            columns.append(_constant(source_file, n, pa.string()))
+        elif f.name in stamp:
+            columns.append(_constant(stamp[f.name], n, arrow_schema.field(f.name).type))
+        else:  # a feed column the file lacks, or _extra (a plain file has no extra column)
+            columns.append(pa.nulls(n, arrow_schema.field(f.name).type))
+    return columns, chars
+
+
 def plain_batches(
     storage: Storage,
     out: Outcome,
@@ -122,28 +199,16 @@ def plain_batches(
     (after the last batch, as the row path checks the hash), and :class:`DeliveryChanged` when
     the bytes are no longer those assessed."""
     spec = FEEDS[out.ref.feed]
-    header = profile.header
     arrow_schema = to_arrow_schema(schema)
     digest = hashlib.sha256()
-    source = _Reader(hashed(read_chunks(storage, join(out.ref.path, profile.name)), digest))
-    try:
-        reader = pcsv.open_csv(
-            source,
-            read_options=pcsv.ReadOptions(
-                block_size=BLOCK_BYTES, skip_rows=1, column_names=header, use_threads=False
-            ),
-            parse_options=pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pcsv.ConvertOptions(
-                column_types={h: pa.string() for h in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowException as exc:  # Arrow's own error (not the storage's): the row path decides
-        raise NotPlain(f"{profile.name}: {type(exc).__name__}") from None
-    position = {h: i for i, h in enumerate(header)}
-    key_columns = [position.get(c) for c in spec.key]
-    key_flags = [(spec.column(c).kind == "date", c in spec.upper_key_columns) for c in spec.key]
+    reader = _open_csv(
+        _Reader(hashed(read_chunks(storage, join(out.ref.path, profile.name)), digest)), profile
+    )
+    position = {h: i for i, h in enumerate(profile.header)}
+    keys = _KeyColumns(
+        [position.get(c) for c in spec.key],
+        [(spec.column(c).kind == "date", c in spec.upper_key_columns) for c in spec.key],
+    )
     records = chars = 0
     while True:
         try:
@@ -152,35 +217,13 @@ def plain_batches(
             break
         except pa.ArrowException as exc:  # e.g. a row Arrow cannot split as Python did
             raise NotPlain(f"{profile.name}: {type(exc).__name__}") from None
-        n = block.num_rows
-        columns: list[pa.Array] = []
-        for f in schema.fields:
-            i = position.get(f.name)
-            if i is not None:
-                values = block.column(i)
-                chars += pc.sum(pc.utf8_length(values)).as_py() or 0
-                blank = pc.match_substring_regex(values, BLANK)
-                columns.append(pc.replace_with_mask(values, blank, pa.nulls(n, pa.string())))
-            elif f.name == "record_key":
-                parts = (block.column(i).to_pylist() if i is not None else [None] * n for i in key_columns)
-                keys = zip(*parts, strict=True)
-                joined = [
-                    "|".join(record_key_part(v, d, u) for v, (d, u) in zip(k, key_flags, strict=True))
-                    for k in keys
-                ]
-                columns.append(pa.array(joined, pa.string()))
-            elif f.name == "_line":
-                first = records + 2  # the header is line 1
-                columns.append(pa.array(range(first, first + n), pa.int32()))
-            elif f.name == "_source_file":
-                columns.append(_constant(profile.name, n, pa.string()))
-            elif f.name in stamp:
-                columns.append(_constant(stamp[f.name], n, arrow_schema.field(f.name).type))
-            else:  # a feed column the file lacks, or _extra (a plain file has no extra column)
-                columns.append(pa.nulls(n, arrow_schema.field(f.name).type))
-        records += n
+        columns, block_chars = _columns(
+            block, schema, arrow_schema, profile.name, position, keys, stamp, first_line=records + 2
+        )
+        records += block.num_rows
+        chars += block_chars
         rows = pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
-        for start in range(0, n, batch_rows):
+        for start in range(0, block.num_rows, batch_rows):
             yield rows.slice(start, batch_rows)
     if digest.hexdigest() != profile.sha256:
         raise DeliveryChanged(profile.name)
