@@ -117,56 +117,66 @@ def chart(name: str, svg: str, caption: str) -> str:
 
 
 def deliveries_section(d: ReportData) -> str:
-    dv = d.deliveries
-    by_auth = tf.rows_by_authority(dv)
-    grid = tf.delivery_grid(dv)
-    quarantine = tf.quarantine_by_reason(d.quarantine)
-    out = ['<section id="deliveries"><h2>Deliveries</h2>']
-    out.append('<div class="cards">')
-    out.append(card("deliveries in this run", len(dv), "deliveries"))
+    by_auth = tf.rows_by_authority(d.deliveries)
+    return "".join(
+        [
+            '<section id="deliveries"><h2>Deliveries</h2>',
+            _delivery_cards(d.deliveries, by_auth),
+            _delivery_grid(tf.delivery_grid(d.deliveries)),
+            _not_loaded(d.deliveries),
+            _rows_by_authority(by_auth),
+            _quarantine(tf.quarantine_by_reason(d.quarantine)),
+            "</section>",
+        ]
+    )
+
+
+def _delivery_cards(dv: pd.DataFrame, by_auth: pd.DataFrame) -> str:
+    cards = [card("deliveries in this run", len(dv), "deliveries")]
     for s in ("LOADED", "DUPLICATE", "PENDING", "REJECTED"):
-        out.append(card(s.lower(), int((dv["status"] == s).sum()), f"deliveries_{s.lower()}"))
-    out.append(card("rows loaded", int(by_auth["rows_loaded"].sum()), "rows_loaded"))
-    out.append(card("rows quarantined", int(by_auth["rows_quarantined"].sum()), "rows_quarantined"))
-    out.append("</div>")
+        cards.append(card(s.lower(), int((dv["status"] == s).sum()), f"deliveries_{s.lower()}"))
+    cards.append(card("rows loaded", int(by_auth["rows_loaded"].sum()), "rows_loaded"))
+    cards.append(card("rows quarantined", int(by_auth["rows_quarantined"].sum()), "rows_quarantined"))
+    return '<div class="cards">' + "".join(cards) + "</div>"
+
+
+def _delivery_grid(grid: pd.DataFrame) -> str:
     if grid.empty:
-        out.append('<p class="note">This run assessed no delivery.</p>')
-    else:
-        caption = "Deliveries per authority and feed in this run, coloured by their worst status."
-        out.append(chart("delivery_grid", charts.to_svg(charts.delivery_grid(grid)), caption))
-        out.append(
-            table(grid, [("authority", "authority"), ("feed", "feed"), ("label", "deliveries")], name="grid")
-        )
-    out.append("<h3>Everything not LOADED, and why</h3>")
-    out.append(
-        table(
-            tf.not_loaded(dv),
-            [
-                ("authority", "authority"),
-                ("feed", "feed"),
-                ("folder", "folder"),
-                ("status", "status"),
-                ("reason", "reason"),
-            ],
-            name="not_loaded",
-            empty="Every delivery of this run was LOADED.",
-        )
+        return '<p class="note">This run assessed no delivery.</p>'
+    caption = "Deliveries per authority and feed in this run, coloured by their worst status."
+    columns = [("authority", "authority"), ("feed", "feed"), ("label", "deliveries")]
+    return chart("delivery_grid", charts.to_svg(charts.delivery_grid(grid)), caption) + table(
+        grid, columns, name="grid"
     )
-    out.append("<h3>Rows by authority</h3>")
-    out.append(
-        table(
-            by_auth,
-            [
-                ("authority", "authority"),
-                ("deliveries", "LOADED deliveries"),
-                ("rows_in_files", "rows in files"),
-                ("rows_loaded", "loaded"),
-                ("rows_quarantined", "quarantined"),
-            ],
-            name="rows_by_authority",
-        )
+
+
+def _not_loaded(dv: pd.DataFrame) -> str:
+    columns = [
+        ("authority", "authority"),
+        ("feed", "feed"),
+        ("folder", "folder"),
+        ("status", "status"),
+        ("reason", "reason"),
+    ]
+    return "<h3>Everything not LOADED, and why</h3>" + table(
+        tf.not_loaded(dv), columns, name="not_loaded", empty="Every delivery of this run was LOADED."
     )
-    out.append("<h3>Quarantine by reason code</h3>")
+
+
+def _rows_by_authority(by_auth: pd.DataFrame) -> str:
+    columns = [
+        ("authority", "authority"),
+        ("deliveries", "LOADED deliveries"),
+        ("rows_in_files", "rows in files"),
+        ("rows_loaded", "loaded"),
+        ("rows_quarantined", "quarantined"),
+    ]
+    return "<h3>Rows by authority</h3>" + table(by_auth, columns, name="rows_by_authority")
+
+
+def _quarantine(quarantine: pd.DataFrame) -> str:
+    """Rows quarantined by reason code: a chart when there are any, and the table by feed."""
+    out = ["<h3>Quarantine by reason code</h3>"]
     if not quarantine.empty:
         by_code = quarantine.groupby("reason_code", as_index=False)["rows"].sum()
         svg = charts.to_svg(
@@ -175,15 +185,8 @@ def deliveries_section(d: ReportData) -> str:
             )
         )
         out.append(chart("quarantine", svg, "Rows quarantined in this run, by reason code."))
-    out.append(
-        table(
-            quarantine,
-            [("authority", "authority"), ("feed", "feed"), ("reason_code", "reason code"), ("rows", "rows")],
-            name="quarantine",
-            empty="No row was quarantined in this run.",
-        )
-    )
-    out.append("</section>")
+    columns = [("authority", "authority"), ("feed", "feed"), ("reason_code", "reason code"), ("rows", "rows")]
+    out.append(table(quarantine, columns, name="quarantine", empty="No row was quarantined in this run."))
     return "".join(out)
 
 
