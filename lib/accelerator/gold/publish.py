@@ -28,6 +28,7 @@ from pyspark.sql.types import DataType, StructType
 
 from accelerator.gold import dictionary
 from accelerator.io import tables
+from accelerator.io.frames import local_frame
 from accelerator.io.lake import Lake
 from accelerator.io.storage import HadoopStorage
 
@@ -117,7 +118,7 @@ def publish_authority(
             continue
         write_gold(gold.of(table, authority), path, table)
     record = (authority, as_of, run_id, *[int(rows.get(t, 0)) for t in PUBLICATION_COUNTS])
-    df = spark.createDataFrame([record], dictionary.schema(PUBLICATION))
+    df = local_frame(spark, [record], dictionary.schema(PUBLICATION))  # no RDD: no job to read it
     tables.overwrite(df, lake.gold(authority, PUBLICATION), stats=GOLD_STATS)
 
 
