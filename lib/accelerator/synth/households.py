@@ -17,19 +17,37 @@ class HouseholdRecords(Planner):
         return self.rng.choice(people)
 
     def _household_records(self, hh: Household, plan: Plan) -> None:
-        rng, as_of, w0 = self.rng, self.as_of, self.w0
+        """Every record of one household, feed by feed, as its plan says. The order is the
+        generator's: each section draws from the same random stream in turn."""
+        self._school_records(hh, plan)
+        self._health_records(hh, plan)
+        self._mental_health_and_substance(hh, plan)
+        self._social_care_records(hh, plan)
         members = hh.members
-        kids = [m for m in members if m.age(as_of) < 18]
-        adults = [m for m in members if m.age(as_of) >= 18]
-        heads = plan.headlines
+        kids = [m for m in members if m.age(self.as_of) < 18]
+        adults = [m for m in members if m.age(self.as_of) >= 18]
+        self._crime(hh, plan, kids, adults)
+        self._benefit_records(hh, plan)
+        if plan.housing:
+            self._housing(hh, plan.housing)
+        if plan.eh_case:
+            self._early_help_open(hh, plan)
+        if self.rng.random() < 0.03 + 0.04 * plan.tier:
+            self._early_help_closed(hh)
+        self._fire_records(hh, plan)
 
-        # ---- school census (every pupil, every term of the history)
+    def _school_records(self, hh: Household, plan: Plan) -> None:
+        """School census: every pupil, every term of the history."""
+        members = hh.members
         for c in members:
             flags = plan.h01_terms.get(c.pid, {})
             for t in self.census_terms(c):
                 self._census(c, t, flags.get(t), plan)
 
-        # ---- health visiting, maternity, A&E
+    def _health_records(self, hh: Household, plan: Plan) -> None:
+        """Health visiting, maternity and A&E."""
+        rng, as_of, w0 = self.rng, self.as_of, self.w0
+        members = hh.members
         outcome: str | None
         for c in members:
             if c.dob >= self.h0 - timedelta(days=20) and rng.random() < 0.9:
@@ -87,7 +105,11 @@ class HouseholdRecords(Planner):
                     authority = rng.choice(vocab.NEIGHBOURS[home])
                 self.health(m, "AE_ATTENDANCE", d, d, authority=authority)
 
-        # ---- headline 3 and 4 (health route) and their background
+    def _mental_health_and_substance(self, hh: Household, plan: Plan) -> None:
+        """Headlines 3 and 4 by the health route, and their background."""
+        rng, as_of, w0 = self.rng, self.as_of, self.w0
+        members = hh.members
+        heads = plan.headlines
         for h, service, min_age in ((3, "MENTAL_HEALTH", 11), (4, "SUBSTANCE_MISUSE", 16)):
             eligible = [m for m in members if m.age(as_of) >= min_age]
             if not eligible:
@@ -109,7 +131,12 @@ class HouseholdRecords(Planner):
                         if dis <= w0:
                             self.health(p, service, ref, dis)
 
-        # ---- children's social care (headline 6 and background)
+    def _social_care_records(self, hh: Household, plan: Plan) -> None:
+        """Children's social care: headline 6 and its background."""
+        rng, as_of, w0 = self.rng, self.as_of, self.w0
+        members = hh.members
+        kids = [m for m in members if m.age(as_of) < 18]
+        heads = plan.headlines
         if 6 in heads and kids:
             c = self._pick(kids)
             etype = self._episode_type(c)
@@ -137,10 +164,12 @@ class HouseholdRecords(Planner):
                 if m.age(start) < 18:
                     self.csc(m, "EXPLOITATION_RISK" if rng.random() < 0.5 else "CIN", start, None)
 
-        # ---- crime, domestic abuse (police, youth justice, probation)
-        self._crime(hh, plan, kids, adults)
-
-        # ---- benefits
+    def _benefit_records(self, hh: Household, plan: Plan) -> None:
+        """DWP: headline 10 by the benefits route, other awards, and background."""
+        rng, as_of, w0 = self.rng, self.as_of, self.w0
+        members = hh.members
+        adults = [m for m in members if m.age(as_of) >= 18]
+        heads = plan.headlines
         for a in adults:
             if plan.paths.get(10) == "dwp" and a is adults[0]:
                 benefit = rng.choices(("UC", "ESA", "JSA"), (70, 15, 15))[0]
@@ -174,17 +203,10 @@ class HouseholdRecords(Planner):
             if m.age(as_of) == 17 and rng.random() < 0.2:
                 self.dwp(m, "UC", "OUT_OF_WORK", self.win_date(m.dob + timedelta(days=16 * 366)), None)
 
-        # ---- housing
-        if plan.housing:
-            self._housing(hh, plan.housing)
-
-        # ---- early help
-        if plan.eh_case:
-            self._early_help_open(hh, plan)
-        if rng.random() < 0.03 + 0.04 * plan.tier:
-            self._early_help_closed(hh)
-
-        # ---- fire and rescue
+    def _fire_records(self, hh: Household, plan: Plan) -> None:
+        """Fire and rescue visits."""
+        rng, as_of = self.rng, self.as_of
+        members = hh.members
         elderly = any(m.age(as_of) >= 70 for m in members)
         for vtype, prob in (
             ("SAFE_AND_WELL", 0.04 + (0.08 if elderly else 0.0)),
