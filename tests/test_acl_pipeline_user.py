@@ -69,8 +69,10 @@ def _interpreter(user: str) -> tuple[str, dict[str, str]]:
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "ACCELERATOR_JARS": str(ROOT / ".jars"),
-        "ACCELERATOR_DRIVER_MEMORY": "2g",
-        "SPARK_CONF_DIR": os.environ["SPARK_CONF_DIR"],  # the suite's Spark defaults (conftest)
+        # the suite's Spark defaults, and its CLI JVMs' heap and compiler (tests/conftest.py)
+        "SPARK_CONF_DIR": os.environ["SPARK_CONF_DIR"],
+        "ACCELERATOR_DRIVER_MEMORY": os.environ["ACCELERATOR_DRIVER_MEMORY"],
+        "ACCELERATOR_DRIVER_JAVA_OPTIONS": os.environ["ACCELERATOR_DRIVER_JAVA_OPTIONS"],
     }
     # through a shell: setpriv itself may exec what the user's own processes (Spark's workers) cannot
     probe = [*_as(user), "sh", "-c", f'exec "{sys.executable}" -c "import pyspark"']

@@ -23,6 +23,7 @@ from deltalake import DeltaTable
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2025-06-30"
+CLI_JVM = ("ACCELERATOR_DRIVER_MEMORY", "ACCELERATOR_DRIVER_JAVA_OPTIONS")
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +94,8 @@ def test_wheel_installs_clean_and_runs_a_small_pipeline(tmp_path: Path) -> None:
         "HOME": str(tmp_path),
         "ACCELERATOR_JARS": str(ROOT / ".jars"),
         "PYSPARK_PYTHON": str(py),
-        **{k: v for k, v in os.environ.items() if k in ("JAVA_HOME", "LANG", "SPARK_CONF_DIR")},
+        # the suite's Spark defaults and its CLI JVMs' heap and compiler (tests/conftest.py)
+        **{k: v for k, v in os.environ.items() if k in ("JAVA_HOME", "LANG", "SPARK_CONF_DIR", *CLI_JVM)},
     }
     where = _run([str(py), "-c", "import accelerator; print(accelerator.__file__)"], cwd=tmp_path, env=env)
     assert where.strip().startswith(str(site)), where
