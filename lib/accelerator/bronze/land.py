@@ -440,25 +440,40 @@ def _land_authority(
             }
             if plain_delivery(o) and _land_plain(storage, o, bronze, stamp, batch_rows, failed):
                 continue
-            q_stamp = {"run_id": ctx.run_id, "delivery_id": o.ref.delivery_id}
-            rows = delivered(storage, o)
-            while True:
-                try:
-                    kind, row = next(rows)
-                except StopIteration:
-                    break
-                except Exception as exc:  # reading the delivery again failed: reject it, go on
-                    failed[o.ref.delivery_id] = exc
-                    bronze.discard(o.ref.delivery_id)
-                    quarantine.discard(o.ref.delivery_id)
-                    break
-                if kind == QUARANTINE:
-                    quarantine.add({**row, **q_stamp})
-                else:
-                    bronze.add({**row, **stamp})
+            error = _land_rows(storage, o, bronze, quarantine, stamp, ctx.run_id)
+            if error is not None:
+                failed[o.ref.delivery_id] = error
         bronze.close()
     quarantine.close()
     return failed
+
+
+def _land_rows(
+    storage: Storage,
+    o: Outcome,
+    bronze: _Batches,
+    quarantine: _Batches,
+    stamp: dict[str, Any],
+    run_id: str,
+) -> Exception | None:
+    """The row path: each row of the delivery to bronze (with ``stamp``) or to quarantine. When
+    reading the delivery again fails, its rows are taken out of both again and the error returned:
+    the delivery is rejected, the others go on."""
+    q_stamp = {"run_id": run_id, "delivery_id": o.ref.delivery_id}
+    rows = delivered(storage, o)
+    while True:
+        try:
+            kind, row = next(rows)
+        except StopIteration:
+            return None
+        except Exception as exc:
+            bronze.discard(o.ref.delivery_id)
+            quarantine.discard(o.ref.delivery_id)
+            return exc
+        if kind == QUARANTINE:
+            quarantine.add({**row, **q_stamp})
+        else:
+            bronze.add({**row, **stamp})
 
 
 def _land_plain(
