@@ -8,6 +8,8 @@ start date, an optional date that is not a date); the delivered text stays in br
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -23,8 +25,14 @@ END_DATES: dict[str, tuple[str, str]] = {
     "early_help": ("case_close_date", "case_open_date"),
     "probation": ("end_date", "start_date"),
 }
-IDENTIFIERS = {"nhs_number": S.nhs_number, "upn": S.upn, "nino": S.nino}
-# Location columns normalised beside their delivered value, and the issue a value that is not one raises.
+# Delivered columns cleaned beside their delivered value: the rule, and the issue a delivered value
+# that has no cleaned form raises. Identifiers keep the delivered value in their column and add
+# ``<name>_valid``; locations add ``<name>_norm``.
+IDENTIFIERS = {
+    "nhs_number": (S.nhs_number, "invalid_nhs_number"),
+    "upn": (S.upn, "invalid_upn"),
+    "nino": (S.nino, "invalid_nino"),
+}
 LOCATIONS = {"postcode": (S.normalise_postcode, "bad_postcode"), "uprn": (S.normalise_uprn, "bad_uprn")}
 
 # The common person columns every person-level silver table carries (and person_record unions).
@@ -89,25 +97,28 @@ def _raw(name: str) -> Column:
     return F.col(f"__raw_{name}")
 
 
+def _cleaned(
+    spec: FeedSpec, rules: Mapping[str, tuple[Callable[[Column], Column], str]], suffix: str
+) -> Derived:
+    """Each of ``rules``' columns the feed has, cleaned from its delivered value into
+    ``<name>_<suffix>`` (null when it has no cleaned form); flagged when delivered but not cleaned."""
+    cols, issues = [], []
+    for name, (rule, code) in rules.items():
+        if name in spec.column_names:
+            value = rule(_raw(name))
+            cols.append(value.alias(f"{name}_{suffix}"))
+            issues.append(F.when(S.squish(_raw(name)).isNotNull() & value.isNull(), F.lit(code)))
+    return cols, issues
+
+
 def _identifier_columns(spec: FeedSpec) -> Derived:
     """Identifiers: the delivered value stays in its column; the valid form (or null) beside it."""
-    cols, issues = [], []
-    for name, rule in IDENTIFIERS.items():
-        if name in spec.column_names:
-            valid = rule(_raw(name))
-            cols.append(valid.alias(f"{name}_valid"))
-            issues.append(F.when(S.squish(_raw(name)).isNotNull() & valid.isNull(), F.lit(f"invalid_{name}")))
-    return cols, issues
+    return _cleaned(spec, IDENTIFIERS, "valid")
 
 
 def _location_columns(spec: FeedSpec) -> Derived:
     """Postcode and UPRN normalised (flagged when delivered but not valid), the address split."""
-    cols, issues = [], []
-    for name, (rule, code) in LOCATIONS.items():
-        if name in spec.column_names:
-            value = rule(_raw(name))
-            cols.append(value.alias(f"{name}_norm"))
-            issues.append(F.when(S.squish(_raw(name)).isNotNull() & value.isNull(), F.lit(code)))
+    cols, issues = _cleaned(spec, LOCATIONS, "norm")
     if "address" in spec.column_names:
         a = S.normalise_address(F.col("address"))
         cols += [
