@@ -212,11 +212,12 @@ def write_reviews(
     try:
         near = _near_pairs(own_links, threshold, pairs)
         members = _largest_people(xref_t.where(wanted), clusters)
-        edges = _edges_within(spark, own_links, members)
+        person = dict(zip(members["unique_id"], members["cluster_id"], strict=True))
+        edges = _edges_within(spark, own_links, person)
     finally:
         own_links.unpersist()
     keys = set(near["unique_id_l"]) | set(near["unique_id_r"]) | set(members["unique_id"])
-    found = Found(_prepared(spark, lake, keys), model_json, near, members, edges)
+    found = Found(_prepared(spark, lake, keys), model_json, near, members, person, edges)
     pages = {
         a: _write_pages(spark, review_dir(lake_root, a), a, found, threshold, pairs, secret)
         for a in authorities
@@ -249,27 +250,27 @@ def _largest_people(xref: DataFrame, clusters: int) -> pd.DataFrame:
     )
 
 
-def _edges_within(spark: SparkSession, own_links: DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """The stored pairs between two records of one of ``members``' people."""
-    ids = local_frame(spark, [(k,) for k in sorted(set(members["unique_id"]))], "uid string")
+def _edges_within(spark: SparkSession, own_links: DataFrame, person: dict[str, str]) -> pd.DataFrame:
+    """The stored pairs between two records of one person of ``person`` (record -> person id)."""
+    ids = local_frame(spark, [(k,) for k in sorted(person)], "uid string")
     edges: pd.DataFrame = (
         own_links.join(F.broadcast(ids.withColumnRenamed("uid", "unique_id_l")), "unique_id_l")
         .join(F.broadcast(ids.withColumnRenamed("uid", "unique_id_r")), "unique_id_r")
         .toPandas()
     )
-    person = dict(zip(members["unique_id"], members["cluster_id"], strict=True))
     return edges[edges["unique_id_l"].map(person) == edges["unique_id_r"].map(person)]
 
 
 @dataclass(frozen=True)
 class Found:
     """What every authority's pages are drawn from: the records, the model, the pairs near the
-    threshold, the largest people's records and the pairs within them."""
+    threshold, the largest people's records (and each record's person) and the pairs within them."""
 
     records: pd.DataFrame
     model_json: str
     near: pd.DataFrame
     members: pd.DataFrame
+    person: dict[str, str]
     edges: pd.DataFrame
 
 
@@ -294,8 +295,7 @@ def _write_pages(
         write_text(spark, f"{folder}/pairs.csv", pairs_csv(picked))
         written += ["comparison_viewer.html", "pairs.csv"]
     if not own_edges.empty:
-        person = dict(zip(found.members["unique_id"], found.members["cluster_id"], strict=True))
-        keep = mine[mine["cluster_id"].isin(set(own_edges["unique_id_l"].map(person)))][
+        keep = mine[mine["cluster_id"].isin(set(own_edges["unique_id_l"].map(found.person)))][
             ["unique_id", "cluster_id"]
         ]
         edges = own_edges[["unique_id_l", "unique_id_r"]]
